@@ -1,0 +1,242 @@
+"""The `aggregator` command. `python run.py` is `aggregator run`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from aggregator import service
+from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
+from aggregator.errors import AggregatorError, ConfigError
+from aggregator.export import render_story, write_atomically
+from aggregator.logs import setup_logging
+from aggregator.normalize import entry_key
+from aggregator.pipeline import poll, preview
+from aggregator.publish.feeds import FEED_FORMATS, FeedFormat
+from aggregator.publish.ids import entry_iri
+from aggregator.publish.timefmt import format_rfc3339
+from aggregator.types import KINDS, Entry, PollReport, SourceSpec
+
+err = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+    except AggregatorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="Follow a news story across live blogs, articles and feeds; "
+        "republish it as one merged Atom feed, JSON Feed, live stream and page.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: $AGGREGATOR_CONFIG or config/aggregator.toml)",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _command(commands, "run", _run, "poll every source on schedule and serve the feeds")
+    once = _command(commands, "poll", _poll, "poll sources now and print a summary")
+    once.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    look = _command(
+        commands, "preview", _preview, "print the entries a file or URL would give, storing nothing"
+    )
+    look.add_argument("location", metavar="PATH_OR_URL")
+    look.add_argument("--kind", choices=KINDS, required=True)
+    look.add_argument("--timezone", help="how to read clock times (default: the config's)")
+    dump = _command(commands, "export", _export, "write a story's merged feed")
+    dump.add_argument("story")
+    dump.add_argument("--format", choices=FEED_FORMATS, default="atom")
+    dump.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    _command(commands, "check-config", _check_config, "validate the config file and list it")
+    why = _command(commands, "explain", _explain, "show a merged entry, its sources and why")
+    why.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
+    part = _command(commands, "split", _split, "split a source's copy out of a merged entry")
+    part.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
+    part.add_argument("source", metavar="SOURCE_NAME")
+    return parser
+
+
+def _command(commands: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+    command: argparse.ArgumentParser = commands.add_parser(
+        name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
+    )
+    command.set_defaults(handler=handler)
+    return command
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load(args.config or config_path(os.environ), os.environ)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return service.run(LiveSettings(_settings(args), os.environ))
+
+
+def _poll(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    reports: list[PollReport] = []
+    with service.built(settings) as parts, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("polling", total=len(settings.sources))
+        for source in settings.sources:
+            progress.update(task, description=f"polling {source.name}")
+            story = settings.story(source.story)
+            assert story is not None  # config validation guarantees it
+            now = datetime.now(UTC)
+            reports.append(poll(source, story, store=parts.store, fetchers=parts.fetchers, now=now))
+            progress.advance(task)
+    err.print(_summary(reports))
+    for report in reports:
+        if report.error:  # in full, where the table had to cut it short
+            print(f"{report.source}: {report.error}", file=sys.stderr)
+    return 1 if any(r.failed for r in reports) else 0
+
+
+def _summary(reports: list[PollReport]) -> Table:
+    table = Table(title="poll summary")
+    for column in ("source", "new", "updated", "duplicates", "deleted", "unchanged", "error"):
+        table.add_column(column, justify="left" if column in ("source", "error") else "right")
+    for r in reports:
+        error = f"[red]{escape(r.error)}[/]" if r.error else ""
+        counts = (r.new, r.updated, r.duplicates, r.deleted, r.unchanged)
+        table.add_row(r.source, *map(str, counts), error)
+    return table
+
+
+def _preview(args: argparse.Namespace) -> int:
+    location: str = args.location
+    is_url = location.startswith(("http://", "https://"))
+    source = SourceSpec(
+        name="preview",
+        story="preview",
+        kind=args.kind,
+        url=location if is_url else None,
+        path=None if is_url else str(Path(location).resolve()),
+        interval=60,
+        timezone=args.timezone or _default_timezone(args),
+    )
+    with service.http_fetchers() as fetchers:
+        entries = preview(source, fetchers=fetchers, now=datetime.now(UTC))
+    for entry in entries:
+        print(json.dumps(_preview_line(entry), ensure_ascii=False))
+    return 0
+
+
+def _default_timezone(args: argparse.Namespace) -> str:
+    try:
+        return _settings(args).service.timezone
+    except ConfigError:
+        return DEFAULT_TIMEZONE
+
+
+def _preview_line(entry: Entry) -> dict[str, object]:
+    return {
+        "id": entry_iri("preview", entry_key(entry.source, entry.item_key)),
+        "item_key": entry.item_key,
+        "title": entry.title,
+        "url": entry.url,
+        "published": format_rfc3339(entry.published),
+        "updated": format_rfc3339(entry.updated),
+        "time_source": entry.time_source,
+        "method": entry.method,
+        "position": entry.position,
+        "location": entry.location,
+        "text": entry.text,
+        "html": entry.html,
+    }
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    story = settings.story(args.story)
+    if story is None:
+        known = ", ".join(s.id for s in settings.stories)
+        print(f"error: no story {args.story!r} (stories: {known})", file=sys.stderr)
+        return 2
+    fmt: FeedFormat = args.format
+    with service.built(settings) as parts:
+        body = render_story(parts.store, settings, story, fmt)
+    if args.output:
+        write_atomically(args.output, body)
+        err.print(f"wrote {len(body)} bytes to {args.output}")
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    service_settings = settings.service
+    print(f"{settings.path}: OK")
+    print(f"  database: {service.safe_url(service_settings.database_url)}")
+    print(
+        f"  serving:  {service_settings.public_url} (listening on "
+        f"{service_settings.host}:{service_settings.port})"
+    )
+    print(f"  timezone: {service_settings.timezone}")
+    for story in settings.stories:
+        print(f"  story {story.id}: {story.title}")
+        for source in settings.sources_of(story.id):
+            print(
+                f"    - {source.name} [{source.kind}] every {source.interval:g}s: {source.location}"
+            )
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    with service.built(_settings(args)) as parts:
+        entry_id = parts.store.find_entry(args.entry)
+        cluster = None if entry_id is None else parts.store.cluster(entry_id)
+    if cluster is None:
+        print(f"error: no entry {args.entry!r}", file=sys.stderr)
+        return 2
+    entry = cluster.entry
+    print(f"{entry_iri(entry.story, entry.key)}  (entry {entry.id}, key {entry.key})")
+    print(f"  title:     {entry.title}")
+    print(
+        f"  published: {format_rfc3339(entry.published)}  updated: {format_rfc3339(entry.updated)}"
+    )
+    print(f"  shown as from {entry.source.name}; {len(cluster.members)} cop(ies):")
+    for m in cluster.members:
+        how = "first copy" if m.match is None else f"{m.match} {m.score or 0:.2f}"
+        print(f"  - {m.source} [{how}] {m.title!r} ({m.item_key})")
+        if m.reason:
+            print(f"      {m.reason}")
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    with service.built(_settings(args)) as parts:
+        entry_id = parts.store.find_entry(args.entry)
+        if entry_id is None:
+            print(f"error: no entry {args.entry!r}", file=sys.stderr)
+            return 2
+        new_id = parts.store.split(entry_id, args.source, datetime.now(UTC))
+    print(f"split {args.source}'s copy out of entry {entry_id} into entry {new_id}; kept apart")
+    return 0

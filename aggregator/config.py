@@ -1,0 +1,328 @@
+"""The only reader of the TOML config file and of the environment.
+
+`load(path, environ)` validates everything once, at start, into a frozen `Settings`
+that is passed down as arguments. A bad file raises ConfigError naming the file, the
+table, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aggregator.errors import ConfigError
+from aggregator.types import KINDS, Kind, SourceSpec, StorySpec
+
+DEFAULT_CONFIG = Path("config/aggregator.toml")
+DEFAULT_DATABASE_URL = "sqlite:///var/aggregator.sqlite"
+DEFAULT_TIMEZONE = "Europe/London"
+# Local files cost a stat() per poll; remote servers deserve restraint.
+DEFAULT_INTERVAL = {"path": 5.0, "url": 300.0}
+MIN_INTERVAL = {"path": 1.0, "url": 5.0}
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+_SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
+_STORY_KEYS = {"id", "title", "keywords"}
+_SOURCE_KEYS = {"name", "story", "kind", "url", "path", "interval", "timezone", "abbreviations"}
+_OFFSET = re.compile(r"^[+-](?:[01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    database_url: str
+    host: str
+    port: int
+    public_url: str
+    timezone: str
+    output_dir: Path | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    service: ServiceSettings
+    stories: tuple[StorySpec, ...]
+    sources: tuple[SourceSpec, ...]
+
+    def story(self, story_id: str) -> StorySpec | None:
+        return next((s for s in self.stories if s.id == story_id), None)
+
+    def sources_of(self, story_id: str) -> tuple[SourceSpec, ...]:
+        return tuple(s for s in self.sources if s.story == story_id)
+
+
+def config_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load(path: Path, environ: Mapping[str, str]) -> Settings:
+    """Read and validate the config file at `path`; environment overrides apply."""
+    file = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(file, "", "file not found") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(file, "", f"cannot read: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(file, "", f"not valid TOML: {e}") from e
+    check = _Checker(file)
+    check.only_keys(raw, {"service", "stories", "sources"}, "")
+    service = _service(check, check.table(raw, "service"), environ)
+    stories = _stories(check, check.array(raw, "stories"))
+    base = path.resolve().parent
+    sources = _sources(check, check.array(raw, "sources"), stories, base, service.timezone)
+    return Settings(path=path, service=service, stories=stories, sources=sources)
+
+
+def parse_interval(value: object) -> float | None:
+    """Seconds from 30, 2.5, "30s", "5m" or "1h"; None when the value is not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    return None
+
+
+class _Checker:
+    """Small typed accessors that raise ConfigError with the file and the key path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, where: str, reason: str) -> ConfigError:
+        return ConfigError(self.file, where, reason)
+
+    def only_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail(_join(where, key), f"unknown key (known keys: {known})")
+
+    def table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(f"[{key}]", "must be a table")
+        return value
+
+    def array(self, raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(f"[[{key}]]", "must be an array of tables")
+        return value
+
+    def text(self, table: Mapping[str, Any], key: str, where: str, default: str | None) -> str:
+        value = table.get(key, default)
+        if value is None:
+            raise self.fail(_join(where, key), "is required")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(_join(where, key), "must be a non-empty string")
+        return value.strip()
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _service(
+    check: _Checker, table: Mapping[str, Any], environ: Mapping[str, str]
+) -> ServiceSettings:
+    where = "[service]"
+    check.only_keys(table, _SERVICE_KEYS, where)
+    database_url = environ.get("AGGREGATOR_DATABASE_URL") or check.text(
+        table, "database_url", where, DEFAULT_DATABASE_URL
+    )
+    if not database_url.startswith(("sqlite:", "postgresql")):
+        reason = "must be a sqlite:/// or postgresql+psycopg:// URL"
+        raise check.fail(f"{where}.database_url", reason)
+    host = check.text(table, "host", where, "127.0.0.1")
+    port = table.get("port", 8080)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise check.fail(f"{where}.port", "must be an integer from 1 to 65535")
+    public_url = check.text(table, "public_url", where, f"http://{host}:{port}").rstrip("/")
+    if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+        raise check.fail(f"{where}.public_url", "must be an absolute http(s) URL")
+    timezone = _timezone(check, table, where, DEFAULT_TIMEZONE)
+    output_dir = table.get("output_dir")
+    if output_dir is not None and (not isinstance(output_dir, str) or not output_dir):
+        raise check.fail(f"{where}.output_dir", "must be a folder path")
+    return ServiceSettings(
+        database_url=database_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+        timezone=timezone,
+        output_dir=Path(output_dir) if output_dir else None,
+    )
+
+
+def _timezone(check: _Checker, table: Mapping[str, Any], where: str, default: str) -> str:
+    name = check.text(table, "timezone", where, default)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise check.fail(_join(where, "timezone"), f"unknown IANA timezone {name!r}") from e
+    return name
+
+
+def _stories(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[StorySpec, ...]:
+    stories: list[StorySpec] = []
+    for i, table in enumerate(tables):
+        where = f"[[stories]] #{i + 1}"
+        check.only_keys(table, _STORY_KEYS, where)
+        story_id = check.text(table, "id", where, None)
+        if not _ID.match(story_id):
+            raise check.fail(f"{where}.id", "must be lowercase letters, digits, '-' or '_'")
+        if any(s.id == story_id for s in stories):
+            raise check.fail(f"{where}.id", f"duplicate story id {story_id!r}")
+        keywords = table.get("keywords", [])
+        if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
+            raise check.fail(f"{where}.keywords", "must be a list of non-empty strings")
+        title = check.text(table, "title", where, story_id)
+        stories.append(StorySpec(id=story_id, title=title, keywords=tuple(keywords)))
+    if not stories:
+        raise check.fail("[[stories]]", "at least one story is required")
+    return tuple(stories)
+
+
+def _sources(
+    check: _Checker,
+    tables: list[Mapping[str, Any]],
+    stories: tuple[StorySpec, ...],
+    base: Path,
+    default_tz: str,
+) -> tuple[SourceSpec, ...]:
+    sources: list[SourceSpec] = []
+    for i, table in enumerate(tables):
+        where = f"[[sources]] #{i + 1}"
+        check.only_keys(table, _SOURCE_KEYS, where)
+        name = check.text(table, "name", where, None)
+        where = f"[[sources]] #{i + 1} ({name})"
+        if any(s.name == name for s in sources):
+            raise check.fail(f"{where}.name", f"duplicate source name {name!r}")
+        sources.append(_source(check, table, where, name, stories, base, default_tz))
+    return tuple(sources)
+
+
+def _source(
+    check: _Checker,
+    table: Mapping[str, Any],
+    where: str,
+    name: str,
+    stories: tuple[StorySpec, ...],
+    base: Path,
+    default_tz: str,
+) -> SourceSpec:
+    story = check.text(table, "story", where, stories[0].id if len(stories) == 1 else None)
+    if all(s.id != story for s in stories):
+        raise check.fail(f"{where}.story", f"no story with id {story!r}")
+    kind = check.text(table, "kind", where, None)
+    if kind not in KINDS:
+        raise check.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}")
+    url, path = _location(check, table, where, base)
+    where_from = "url" if url else "path"
+    interval = parse_interval(table.get("interval", DEFAULT_INTERVAL[where_from]))
+    if interval is None:
+        reason = 'must be seconds or a duration like "30s", "5m", "1h"'
+        raise check.fail(f"{where}.interval", reason)
+    if interval < MIN_INTERVAL[where_from]:
+        floor = MIN_INTERVAL[where_from]
+        raise check.fail(f"{where}.interval", f"must be at least {floor:g}s for a {where_from}")
+    return SourceSpec(
+        name=name,
+        story=story,
+        kind=_kind(kind),
+        url=url,
+        path=path,
+        interval=interval,
+        timezone=_timezone(check, table, where, default_tz),
+        abbreviations=_abbreviations(check, table.get("abbreviations", {}), where),
+    )
+
+
+def _abbreviations(check: _Checker, value: object, where: str) -> dict[str, str]:
+    """Zone abbreviations are ambiguous (IST, BST, ET), so a source says what it means."""
+    where = f"{where}.abbreviations"
+    if not isinstance(value, dict):
+        raise check.fail(where, 'must be a table like { BST = "Europe/London" }')
+    for abbreviation, meaning in value.items():
+        if not isinstance(meaning, str) or not (_OFFSET.match(meaning) or _is_zone(meaning)):
+            reason = "must be an IANA timezone or an offset like +01:00"
+            raise check.fail(f"{where}.{abbreviation}", reason)
+    return dict(value)
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _kind(value: str) -> Kind:
+    for kind in KINDS:
+        if kind == value:
+            return kind
+    raise ValueError(value)
+
+
+def _location(
+    check: _Checker, table: Mapping[str, Any], where: str, base: Path
+) -> tuple[str | None, str | None]:
+    has_url, has_path = "url" in table, "path" in table
+    if has_url == has_path:
+        raise check.fail(where, "needs exactly one of 'url' or 'path'")
+    if has_url:
+        url = check.text(table, "url", where, None)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise check.fail(f"{where}.url", f"must be an http or https URL, not {url!r}")
+        return url, None
+    # A missing file is the source's problem at poll time, not a reason to refuse to start.
+    return None, str(base / check.text(table, "path", where, None))
+
+
+class LiveSettings:
+    """The current Settings, re-read when the config file changes on disk.
+
+    A reload that fails validation raises ConfigError and keeps the last good settings.
+    """
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str]) -> None:
+        self._settings = settings
+        self._environ = dict(environ)
+        self._stamp = _file_stamp(settings.path)
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Settings:
+        return self._settings
+
+    def reload_if_changed(self) -> Settings | None:
+        """The new Settings when the file changed since the last look, else None."""
+        with self._lock:
+            stamp = _file_stamp(self._settings.path)
+            if stamp == self._stamp:
+                return None
+            self._stamp = stamp
+            fresh = load(self._settings.path, self._environ)
+            self._settings = fresh
+            return fresh
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)

@@ -1,0 +1,176 @@
+"""EDGE: one conditional GET of a source's URL, bounded in size and in time.
+
+    request    If-None-Match / If-Modified-Since from the stored FetchState
+    | status   304 -> unchanged; 2xx -> read on; anything else -> FetchError
+    | read     streamed and decoded, stopped past max_bytes or past the total deadline
+    | compare  sha256 equal to the last body's -> unchanged, new validators kept
+
+httpx errors become FetchError in `_translated`, the one place that knows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from aggregator import USER_AGENT
+from aggregator.errors import FetchError
+from aggregator.fetch.limits import FetchLimits
+from aggregator.types import Document, Fetched, FetchState, SourceSpec
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+)
+SCHEMES = ("http", "https")
+
+
+def make_client(limits: FetchLimits) -> httpx.Client:
+    """The shared client: our User-Agent and Accept, redirects followed up to the cap."""
+    return httpx.Client(
+        timeout=_timeout(limits),
+        follow_redirects=True,
+        max_redirects=limits.max_redirects,
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+    )
+
+
+def fetch_http(
+    client: httpx.Client,
+    source: SourceSpec,
+    state: FetchState,
+    *,
+    now: datetime,
+    limits: FetchLimits,
+) -> Fetched:
+    """GET `source.url` unless it is unchanged since `state`; raise FetchError on failure."""
+    url = _checked_url(source)
+    deadline = time.monotonic() + limits.total_timeout
+    headers = _conditional_headers(state)
+    with (
+        _translated(source.name, url, limits, client.max_redirects),
+        client.stream("GET", url, headers=headers, timeout=_timeout(limits)) as response,
+    ):
+        if response.status_code == httpx.codes.NOT_MODIFIED:
+            return Fetched(documents=(), state=state)
+        if not response.is_success:
+            reason = f"HTTP {response.status_code} {response.reason_phrase} from {response.url}"
+            wait = _retry_after(response, now)
+            if wait is not None:
+                reason += f" (the server asks us to wait {wait:g}s)"
+            raise FetchError(source.name, reason, retry_after=wait)
+        body = _read_body(response, source.name, limits, deadline)
+    return _compare(response, body, state, now)
+
+
+def _timeout(limits: FetchLimits) -> httpx.Timeout:
+    # A single read may wait as long as the whole budget; the deadline checked between
+    # chunks in _read_body is what stops a server that keeps dribbling bytes.
+    return httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout)
+
+
+def _checked_url(source: SourceSpec) -> str:
+    url = source.url or ""
+    if urlsplit(url).scheme.lower() not in SCHEMES:
+        raise FetchError(source.name, f"not an http(s) URL: {url!r}")
+    return url
+
+
+def _conditional_headers(state: FetchState) -> dict[str, str]:
+    # RFC 9110 §13.1: the server answers 304 when the validators still match.
+    headers = {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    return headers
+
+
+def _read_body(response: httpx.Response, name: str, limits: FetchLimits, deadline: float) -> bytes:
+    body = bytearray()
+    # iter_bytes yields decoded bytes, so the cap bounds what a compressed body expands
+    # to; one network chunk may still inflate (~1000x at most for deflate) before the check.
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limits.max_bytes:
+            cap = f"the {limits.max_bytes}-byte size cap (max_bytes)"
+            raise FetchError(name, f"body from {response.url} is larger than {cap}")
+        if time.monotonic() > deadline:
+            late = f"timed out after {limits.total_timeout:g}s downloading {response.url}"
+            raise FetchError(name, f"{late} (total_timeout)")
+    return bytes(body)
+
+
+def _compare(response: httpx.Response, body: bytes, state: FetchState, now: datetime) -> Fetched:
+    digest = hashlib.sha256(body).hexdigest()
+    last_modified = response.headers.get("Last-Modified")
+    new_state = FetchState(
+        etag=response.headers.get("ETag"), last_modified=last_modified, body_sha256=digest
+    )
+    if digest == state.body_sha256:
+        return Fetched(documents=(), state=new_state)
+    document = Document(
+        location=str(response.url),
+        body=body,
+        content_type=response.headers.get("Content-Type"),
+        fetched_at=now,
+        modified_at=_parse_http_date(last_modified),
+    )
+    return Fetched(documents=(document,), state=new_state)
+
+
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
+    """RFC 9110 §10.2.3: seconds, or an HTTP date; honoured on 429 and 503 only."""
+    if response.status_code not in (429, 503):
+        return None
+    value = (response.headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return float(value)
+    when = _parse_http_date(value)
+    return max((when - now).total_seconds(), 0.0) if when else None
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    # RFC 9110 §5.6.7: HTTP dates are GMT, so a date without a zone is UTC too.
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+@contextmanager
+def _translated(name: str, url: str, limits: FetchLimits, max_redirects: int) -> Iterator[None]:
+    try:
+        yield
+    except httpx.ConnectTimeout as e:
+        reason = f"timed out after {limits.connect_timeout:g}s connecting to {url}"
+        raise FetchError(name, reason) from e
+    except httpx.TimeoutException as e:
+        raise FetchError(name, f"timed out after {limits.total_timeout:g}s fetching {url}") from e
+    except httpx.TooManyRedirects as e:
+        raise FetchError(name, f"too many redirects (over {max_redirects}) from {url}") from e
+    except httpx.ConnectError as e:
+        raise FetchError(name, _describe_connect_error(e, url)) from e
+    except (httpx.HTTPError, httpx.InvalidURL) as e:
+        raise FetchError(name, f"fetching {url} failed: {type(e).__name__}: {e}") from e
+
+
+def _describe_connect_error(error: httpx.ConnectError, url: str) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {url}"
+        cause = cause.__cause__ or cause.__context__
+    return f"cannot connect to {url}: {error}"

@@ -1,0 +1,127 @@
+"""PURE: Post -> Entry. Gives each post a stable identity, a content hash and a fingerprint.
+
+An item's key must survive re-polls, restarts and body corrections, so it is built from
+the publisher's own id when there is one and otherwise from the title (or, for an untitled
+post, its opening words), never from its position on the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+
+from aggregator.types import Entry, Post, StorySpec
+
+# Fewer words than this is too little text to call two items the same copy.
+MIN_FINGERPRINT_WORDS = 8
+_OPENING_WORDS = 12
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def normalize(posts: Sequence[Post], *, source: str, now: datetime) -> list[Entry]:
+    """Give every post of one fetch its stable key; `now` stands in for missing times."""
+    seen: dict[str, int] = {}
+    entries: list[Entry] = []
+    for post in posts:
+        key = item_key(post)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key = f"{key}#{seen[key]}"
+        entries.append(_entry(post, source=source, key=key, now=now))
+    return entries
+
+
+def item_key(post: Post) -> str:
+    if post.guid:
+        return f"guid:{post.guid.strip()}"
+    if post.title.strip():
+        return f"title:{_digest(normalize_text(post.title))}"
+    opening = " ".join(_WORD.findall(normalize_text(post.text))[:_OPENING_WORDS])
+    return f"text:{_digest(opening)}"
+
+
+def entry_key(source: str, item_key: str) -> str:
+    """The story-unique key behind an entry's public id; fixed when the entry is created."""
+    return _digest(f"{source}\x00{item_key}")
+
+
+def normalize_text(text: str) -> str:
+    """Text folded so that the same copy compares equal: no tags, entities, curly quotes,
+    case or whitespace differences."""
+    text = html.unescape(_TAG.sub(" ", text))
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def fingerprint(title: str, text: str) -> str | None:
+    folded = normalize_text(f"{title}\n{text}")
+    if len(_WORD.findall(folded)) < MIN_FINGERPRINT_WORDS:
+        return None
+    return _digest(folded)
+
+
+def content_hash(post: Post) -> str:
+    """Changes when the post is edited: its title, text or link, or its own `updated`
+    time (a publisher's dateModified moving is an edit even if we cannot see what)."""
+    modified = post.updated.isoformat() if post.updated else ""
+    return _digest("\x00".join((post.title, post.text, post.url or "", modified)))
+
+
+def matches_keywords(post: Post, story: StorySpec) -> bool:
+    """True when the story has no keywords or the post's title or text mentions one."""
+    if not story.keywords:
+        return True
+    haystack = normalize_text(f"{post.title}\n{post.text}")
+    return any(normalize_text(k) in haystack for k in story.keywords)
+
+
+def _entry(post: Post, *, source: str, key: str, now: datetime) -> Entry:
+    published = post.published or now
+    updated = max(post.updated or published, published)
+    return Entry(
+        source=source,
+        item_key=key,
+        title=post.title.strip(),
+        text=post.text,
+        html=post.html,
+        url=post.url,
+        author=post.author,
+        published=published,
+        updated=updated,
+        time_source=(post.time_source or "first-seen") if post.published else "first-seen",
+        position=post.position,
+        location=post.location,
+        method=post.method,
+        content_hash=content_hash(post),
+        fingerprint=fingerprint(post.title, post.text),
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,50 @@
+"""An ordinary article: one entry, its headline as title and everything after as body."""
+
+from __future__ import annotations
+
+from aggregator.errors import ParseError
+from aggregator.parse.decode import read_blocks
+from aggregator.parse.html import render_blocks
+from aggregator.parse.text import Block, heads_a_section
+from aggregator.types import Document, ParseContext, Post
+
+SUBHEADING_LEVEL = 3
+
+
+def parse_article(doc: Document, context: ParseContext) -> list[Post]:
+    """One Post: title from the first (most important) heading, or the first line of a
+    plain-text article; internal subheadings stay in the body. Articles carry no time
+    here, so `context` is unused until bylines are read."""
+    blocks, _ = read_blocks(doc)
+    title_at = _title_index(blocks)
+    if title_at is None:
+        raise ParseError("", "no text found in the article")
+    body = [_as_subheading(blocks, i) for i in range(title_at + 1, len(blocks))]
+    text, html = render_blocks(body)
+    return [
+        Post(
+            title=blocks[title_at].text,
+            text=text,
+            html=html,
+            position=0,
+            location=doc.location,
+            method="article",
+        )
+    ]
+
+
+def _title_index(blocks: list[Block]) -> int | None:
+    """The first top-level heading; without headings, the first line that is no caption."""
+    levels = [b.level for b in blocks if b.level]
+    if levels:
+        return next(i for i, b in enumerate(blocks) if b.level == min(levels))
+    return next((i for i, b in enumerate(blocks) if not b.is_caption), None)
+
+
+def _as_subheading(blocks: list[Block], index: int) -> Block:
+    """Explicit headings keep being headings; in plain text, a title-shaped line leading
+    into body text is one."""
+    block = blocks[index]
+    if block.level or heads_a_section(blocks, index):
+        return Block(block.text, level=block.level or SUBHEADING_LEVEL)
+    return block

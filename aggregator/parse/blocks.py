@@ -1,0 +1,225 @@
+"""The repeated blocks of a live page's post list, found by shape, not by selectors.
+
+A post list is a parent whose children repeat one tag and class signature, and where
+many of those children carry a time (a `<time>` element, a date or timestamp attribute,
+or time-like text at their start) and a paragraph's worth of text that is not links.
+The parent with most such children wins (more text breaks a tie). Key-event and
+summary lists fail the test by construction: their items are mostly link text. Blocks
+of the same signature elsewhere on the page (a pinned post above the stream) are
+gathered too; `found.drop_copies` then keeps one copy of each post.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from aggregator.parse.found import Found, Stamp
+from aggregator.parse.stamps import UPDATE_WORDS, is_labelled_time
+from aggregator.parse.tree import Element, class_words, inner_html, link_density, text_of
+
+_MIN_TEXT = 40
+_MAX_LINK_DENSITY = 0.5
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Attributes publishers put machine times in, most specific first.
+_TIME_ATTRIBUTES = (
+    "datetime", "data-timestamp", "data-time", "data-datetime", "data-published",
+    "data-date", "data-epoch", "data-utc", "data-posted",
+)  # fmt: skip
+_ID_ATTRIBUTES = ("data-post-id", "data-block-id", "data-entry-id", "data-id", "data-post")
+_TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "posted", "published"})
+_AUTHOR_WORDS = frozenset({"author", "byline", "contributor"})
+_PINNED_WORDS = frozenset({"pinned", "sticky", "featured"})
+_BY = re.compile(r"^(?:by|von|par|por)\s+", re.IGNORECASE)
+# Human time text at the start of a block: clocks, "5 mins ago", "vor 5 Minuten".
+_TIME_TEXT = re.compile(
+    r"^(?:\w+\s+){0,2}?"
+    r"(?:\d{1,2}[:.h]\d{2}(?!\d)|\d+\s*\w*\s+ago\b|vor\s+\d+|il y a\s+\d+|hace\s+\d+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Signature:
+    tag: str
+    words: frozenset[str]
+
+    def fits(self, element: Element) -> bool:
+        return element.tag == self.tag and self.words <= class_words(element)
+
+
+def find_blocks(root: Element, base: str | None) -> list[Found]:
+    """The page's posts in page order, or [] when no post list is found."""
+    signature = _best_signature(root)
+    if signature is None:
+        return []
+    matches = [el for el in root.iter() if signature.fits(el) and _has_body(el)]
+    chosen = set(matches)
+    outermost = [el for el in matches if not any(a in chosen for a in el.iterancestors())]
+    return [_read_block(el, base) for el in outermost]
+
+
+def _best_signature(root: Element) -> _Signature | None:
+    best: tuple[int, int] = (0, 0)
+    found = None
+    for parent in root.iter():
+        groups: dict[str, list[Element]] = defaultdict(list)
+        for child in parent:
+            if isinstance(child.tag, str) and _has_time(child) and _has_body(child):
+                groups[child.tag].append(child)
+        for tag, posts in groups.items():
+            score = (len(posts), sum(len(text_of(p)) for p in posts))
+            if len(posts) >= 2 and score > best:  # one block is no list
+                best = score
+                common = frozenset.intersection(*(frozenset(class_words(p)) for p in posts))
+                found = _Signature(tag, common - _PINNED_WORDS)
+    return found
+
+
+def _has_body(element: Element) -> bool:
+    return len(text_of(element)) >= _MIN_TEXT and link_density(element) < _MAX_LINK_DENSITY
+
+
+def _has_time(element: Element) -> bool:
+    if any(el.tag == "time" or _machine_time(el) for el in element.iter()):
+        return True
+    return _TIME_TEXT.match(text_of(element)[:60]) is not None
+
+
+def _machine_time(element: Element) -> str | None:
+    if not isinstance(element.tag, str):
+        return None
+    for attribute in _TIME_ATTRIBUTES:
+        value = element.get(attribute)
+        if value and value.strip():
+            return str(value).strip()
+    return None
+
+
+def _read_block(element: Element, base: str | None) -> Found:
+    block = copy.deepcopy(element)
+    title = _take_title(block)
+    author = _take_author(block)
+    permalink = _permalink(block)
+    published, updated = _take_stamps(block)
+    for link in block.iterdescendants("a"):
+        if link.get("href") == permalink and len(text_of(link)) < _MIN_TEXT:
+            link.drop_tree()
+            break
+    fragment = permalink.split("#", 1)[1] if permalink and "#" in permalink else None
+    return Found(
+        title=title,
+        html=inner_html(block),
+        method="html-blocks",
+        guid=_block_id(element) or fragment or None,
+        url=urljoin(base, permalink) if base and permalink else permalink,
+        author=author,
+        published=published,
+        updated=updated,
+        is_pinned=_is_pinned(element),
+    )
+
+
+def _is_pinned(element: Element) -> bool:
+    return bool(class_words(element) & _PINNED_WORDS) or element.get("data-pinned") == "true"
+
+
+def _take_author(block: Element) -> str | None:
+    for element in block.iterdescendants():
+        if not isinstance(element.tag, str):
+            continue
+        if class_words(element) & _AUTHOR_WORDS or element.get("rel") == "author":
+            text = _BY.sub("", text_of(element))
+            element.drop_tree()
+            return text or None
+    return None
+
+
+def _take_title(block: Element) -> str:
+    heading = next(block.iterdescendants(*_HEADINGS), None)
+    if heading is None:
+        heading = next(
+            (el for el in block.iterdescendants() if {"title", "headline"} & class_words(el)), None
+        )
+    if heading is None:
+        return ""
+    title = text_of(heading)
+    heading.drop_tree()
+    return title
+
+
+def _take_stamps(block: Element) -> tuple[Stamp | None, Stamp | None]:
+    """The block's time elements, removed from its body: the first plain one is the
+    published time, one labelled as an update ("Updated 11:05") the updated time."""
+    own = _machine_time(block)
+    published = Stamp(machine=own) if own else None
+    updated = None
+    for element in list(block.iterdescendants()):
+        if not _is_time_element(element):
+            continue
+        stamp = Stamp(machine=_machine_time(element), human=text_of(element))
+        parent = element.getparent()
+        label = f"{element.get('class') or ''} {text_of(parent)[:40] if parent is not None else ''}"
+        if UPDATE_WORDS.search(text_of(element)) or (published and UPDATE_WORDS.search(label)):
+            updated = updated or stamp
+        else:
+            published = published or stamp
+        _drop_with_label(element, block)
+    # Text like "5 minutes ago" leading the block is a time even when an attribute
+    # gave a better one; it is not body text either way.
+    leading = _leading_text_stamp(block)
+    return published or leading, updated
+
+
+def _is_time_element(element: Element) -> bool:
+    if not isinstance(element.tag, str) or element.getparent() is None:
+        return False
+    if element.tag == "time" or _machine_time(element) is not None:
+        return True
+    text = text_of(element)
+    if len(text) < 40 and is_labelled_time(text):
+        return True  # "Updated 11:05" with no markup of its own
+    return bool(class_words(element) & _TIME_WORDS) and len(text) < 60
+
+
+def _drop_with_label(element: Element, block: Element) -> None:
+    """Remove a time and a short wrapper around it ("Updated <time>"); a block whose
+    ancestors were already removed is skipped."""
+    parent = element.getparent()
+    element.drop_tree()
+    if parent is None or parent is block or parent.getparent() is None:
+        return
+    if len(text_of(parent)) < 25 and parent.tag not in _HEADINGS:
+        parent.drop_tree()
+
+
+def _leading_text_stamp(block: Element) -> Stamp | None:
+    """A first short paragraph that is a time, like "10:52am BST" or "5 mins ago"."""
+    first = next((el for el in block.iterdescendants() if text_of(el)), None)
+    if first is None:
+        return None
+    text = text_of(first)
+    if len(text) > 40 or _TIME_TEXT.match(text) is None:
+        return None
+    first.drop_tree()
+    return Stamp(human=text)
+
+
+def _permalink(block: Element) -> str | None:
+    """A short link to the post's own anchor ("Link to this post", the time)."""
+    for link in block.iterdescendants("a"):
+        href = link.get("href") or ""
+        if "#" in href and len(text_of(link)) < _MIN_TEXT:
+            return href
+    return None
+
+
+def _block_id(element: Element) -> str | None:
+    for attribute in (*_ID_ATTRIBUTES, "id"):
+        value = element.get(attribute)
+        if value and value.strip():
+            return str(value).strip()
+    return None

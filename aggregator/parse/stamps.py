@@ -1,0 +1,188 @@
+"""Reading a post's time stamp: machine values first, then the words on the page.
+
+Order of trust:
+  1. machine values: ISO 8601 (`<time datetime>`, `data-timestamp`, JSON-LD dates) and
+     epoch seconds or milliseconds in data attributes;
+  2. human text in the page's language, read by dateparser with every setting given
+     explicitly (source timezone, UTC out, aware, "past", a relative base of the fetch
+     time in the source zone) so nothing depends on the machine's clock or zone;
+  3. a bare clock ("15:42", "3.42pm") on the date the walk has reached (`walk_times`).
+
+Zone abbreviations are ambiguous (BST is British or Bangladesh time, IST is Irish,
+Indian or Israeli). One is honoured only when the source maps it
+(`ParseContext.abbreviations`: a zone name or a "+01:00" offset) or when it names UTC
+itself (GMT, UTC, UT, Z). Any other abbreviation is dropped and the time is read in the
+source's timezone: the minute stays as printed and no offset is guessed.
+
+A date without a time of day is no timestamp: it yields no `published` time, but it
+does move the walk to that day so that later bare clocks fall on it.
+
+A post that shows only an update time ("Updated 11:05", "Mis à jour à 14h05") keeps it
+as `updated` and has no `published`: the post went up at some unknown moment before,
+and taking the update time for it would invent precision. Such a post does not move
+the walk either (its first version is older than the time shown, by an unknown amount).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateparser.date import DateDataParser
+
+from aggregator.parse.found import Stamp
+from aggregator.parse.text import collapse
+from aggregator.parse.times import LABEL, clock_of, parse_clock_time
+from aggregator.types import ParseContext
+
+_UTC_NAMES = frozenset({"GMT", "UTC", "UT", "Z"})
+_EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?")
+# "10:52am BST", "15:42 (CEST)": a trailing run of capitals after a digit or am/pm.
+_TRAILING_ZONE = re.compile(r"(?<=[\dmM.])\s*\(?\b([A-Z]{1,5})\)?\s*$")
+# Words after a clock that say only "o'clock": "14:30 Uhr", "14h30 h".
+_CLOCK_SUFFIX = re.compile(r"\s+(?:uhr|h|hrs|horas|heures)\.?$", re.IGNORECASE)
+UPDATE_WORDS = re.compile(r"updat|modif|aktualis|mis à jour|actualiz|aggiorn", re.IGNORECASE)
+# Epoch values outside 2000..2100 are ids or counters, not times.
+_EARLIEST, _LATEST = 946684800, 4102444800
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A stamp read: a moment (aware UTC) when it gave a time of day, else perhaps a day."""
+
+    moment: datetime | None = None
+    day: date | None = None
+    is_clock: bool = False
+
+
+@dataclass(frozen=True)
+class TimeReader:
+    """Reads stamps for one page: its source zone, abbreviations, fetch time, languages."""
+
+    context: ParseContext
+    fetched_at: datetime
+    languages: tuple[str, ...] = ()
+
+    def read(self, stamp: Stamp | None, reference: datetime) -> Reading:
+        if stamp is None:
+            return Reading()
+        if stamp.machine:
+            found = read_machine(stamp.machine, self.context.tz)
+            if found.moment or found.day:
+                return found
+        return self.read_human(stamp.human or "", reference)
+
+    def read_human(self, text: str, reference: datetime) -> Reading:
+        text = LABEL.sub("", collapse(text)).strip(" ,|-\u2013\u2014")
+        if not text:
+            return Reading()
+        text, zone = self._split_zone(_CLOCK_SUFFIX.sub("", text))
+        if clock_of(text) is not None:
+            return Reading(parse_clock_time(text, zone, reference), is_clock=True)
+        return self._dateparse(text, zone)
+
+    def _split_zone(self, text: str) -> tuple[str, tzinfo]:
+        match = _TRAILING_ZONE.search(text)
+        if match is None:
+            return text, self.context.tz
+        name = match[1]
+        rest = text[: match.start()].strip()
+        if name in {"AM", "PM", "A", "P"}:
+            return text, self.context.tz
+        if name in self.context.abbreviations:
+            return rest, zone_named(self.context.abbreviations[name]) or self.context.tz
+        if name in _UTC_NAMES:
+            return rest, UTC
+        return rest, self.context.tz  # unknown: not guessed (see module docstring)
+
+    def _dateparse(self, text: str, zone: tzinfo) -> Reading:
+        # dateparser reads wall time in `zone`; a fixed offset is applied by us afterwards.
+        zone_name = zone.key if isinstance(zone, ZoneInfo) else "UTC"
+        base = self.fetched_at.astimezone(zone).replace(tzinfo=None)
+        parser = DateDataParser(
+            languages=list(self.languages) or None,
+            settings={
+                "TIMEZONE": zone_name,
+                "TO_TIMEZONE": zone_name,
+                "RETURN_AS_TIMEZONE_AWARE": False,
+                "RELATIVE_BASE": base,
+                "PREFER_DATES_FROM": "past",
+                "RETURN_TIME_AS_PERIOD": True,
+                "PREFER_DAY_OF_MONTH": "first",
+            },
+        )
+        try:
+            data = parser.get_date_data(text)
+        except (ValueError, OverflowError):
+            return Reading()
+        if data.date_obj is None:
+            return Reading()
+        local = data.date_obj.replace(tzinfo=zone)
+        if data.period != "time":
+            return Reading(day=local.date())
+        return Reading(moment=local.astimezone(UTC))
+
+
+def is_labelled_time(text: str) -> bool:
+    """A label and a clock and nothing else: "Updated 11:05", "Aktualisiert 14:30 Uhr"."""
+    match = LABEL.match(collapse(text))
+    rest = _CLOCK_SUFFIX.sub("", collapse(text)[match.end() :]) if match else ""
+    return bool(rest) and clock_of(_TRAILING_ZONE.sub("", rest)) is not None
+
+
+def zone_named(value: str) -> tzinfo | None:
+    """A zone from a mapping value: an IANA name or a fixed offset like "+01:00"."""
+    match = _OFFSET.fullmatch(value.strip())
+    if match:
+        sign = -1 if match[1] == "-" else 1
+        delta = timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+        return timezone(sign * delta)
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def read_machine(value: str, tz: tzinfo) -> Reading:
+    """ISO 8601 (an offset-less one is read in the source zone) or epoch s/ms."""
+    value = value.strip()
+    if _EPOCH.fullmatch(value):
+        seconds = float(value) / (1000 if len(value.split(".")[0]) >= 12 else 1)
+        if _EARLIEST <= seconds < _LATEST:
+            return Reading(datetime.fromtimestamp(int(seconds), UTC))
+        return Reading()
+    if _ISO_DATE.fullmatch(value):
+        return Reading(day=date.fromisoformat(value))
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return Reading()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return Reading(moment.astimezone(UTC).replace(microsecond=0))
+
+
+def walk_times(
+    stamps: Sequence[Stamp | None], reader: TimeReader, start: datetime, skip: Sequence[bool]
+) -> list[datetime | None]:
+    """Read each post's stamp newest-first: a bare clock falls on the latest moment not
+    after the post above it, so a page crossing midnight steps back a day. Posts marked
+    in `skip` (pinned, out of order) are read but do not move the walk."""
+    reference = start
+    moments: list[datetime | None] = []
+    for stamp, is_skipped in zip(stamps, skip, strict=True):
+        reading = reader.read(stamp, reference)
+        moments.append(reading.moment)
+        if is_skipped:
+            continue
+        if reading.moment is not None:
+            reference = reading.moment
+        elif reading.day is not None:
+            end_of_day = datetime.combine(reading.day, time(23, 59), tzinfo=reader.context.tz)
+            reference = min(reference, end_of_day.astimezone(UTC))
+    return moments

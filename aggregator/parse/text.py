@@ -1,0 +1,201 @@
+"""Plain-text paragraphs: reading them from text or Markdown, and telling their shapes apart.
+
+A page saved as text keeps one paragraph per line or per blank-line-separated chunk. What
+a paragraph *is* (page chrome, an image caption, a quote attribution, a headline) is
+decided from its shape alone, never from the words of one particular page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from aggregator.parse.times import is_time_line
+
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph of visible text. `level` is 1-6 for an explicit heading, else 0."""
+
+    text: str
+    level: int = 0
+    is_caption: bool = False
+
+
+# Whole lines that are the page's controls, not its writing (compared case-folded).
+UI_PHRASES = frozenset(
+    {
+        "live", "live updates", "latest updates", "follow live", "key events",
+        "show key events only", "load more", "load more updates", "load more posts",
+        "show more", "show more updates", "see more", "read more", "share", "share this",
+        "share this post", "share this page", "copy link", "link copied", "skip to content",
+        "skip to main content", "skip to navigation", "back to top", "advertisement",
+        "advert", "facebook", "twitter", "whatsapp", "email", "pinned", "pinned post", "refresh",
+        "more on this story", "related internet links", "related topics", "related stories",
+        "media playback is unsupported on your device", "this video can not be played",
+    }
+)  # fmt: skip
+# Publisher furniture that starts a line: BBC media and image credits glue the label to
+# the caption ("Media captionEmma, ..."), so these match prefixes.
+_CHROME_PATTERNS = re.compile(
+    r"media caption.*|image (?:copyright|caption|source)\b.*|(?:video|audio) caption\b.*"
+    r"|the \w+ is not responsible for the content of external (?:internet )?sites\.?"
+    r"|(?:share|follow us) on \w+",
+    re.IGNORECASE,
+)
+# A trailing picture credit marks an image caption: "... Rotherham. Credit: PA". The
+# label is capitalised and the credit is a name, not a clause.
+_CAPTION = re.compile(
+    r"(?:^|[\s(])(?:Credit|Photograph|Photo|Picture|Pic|Image|Illustration|CREDIT|PHOTO)s?"
+    r"\s*:\s*[^\s.!?:,;][^.!?:,;]{0,60}\)?\.?\Z"
+)
+# A quote attribution starts with an en dash, em dash or horizontal bar.
+_ATTRIBUTION = re.compile(r"[\u2013\u2014\u2015]\s*\S")
+_CLOSERS = "'\"\u2019\u201d\u00bb)]"
+_SENTENCE_END = ".!?…:;,"
+_BULLETS = "•*-+·"
+_MAX_TITLE_WORDS = 16
+_MAX_TITLE_CHARS = 120
+_MAX_ATTRIBUTION_WORDS = 25
+_HEADLINE_CHARS = 100
+_SENTENCE_BREAK = re.compile(
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'\u2019\u201d]))\s+(?=[\"'\u2018\u201cA-Z0-9])"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace (non-breaking spaces too) become one space; ends trimmed."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def is_chrome(line: str) -> bool:
+    key = collapse(line).casefold().rstrip(" .:>\u203a\u00bb\u2192")
+    return key in UI_PHRASES or _CHROME_PATTERNS.fullmatch(collapse(line)) is not None
+
+
+def is_caption(paragraph: str) -> bool:
+    return _CAPTION.search(paragraph) is not None
+
+
+def is_attribution(paragraph: str) -> bool:
+    return (
+        _ATTRIBUTION.match(paragraph) is not None
+        and len(paragraph.split()) <= _MAX_ATTRIBUTION_WORDS
+    )
+
+
+def is_title_shaped(paragraph: str) -> bool:
+    """Short, starting with a capital or digit, and not ending a sentence."""
+    words = paragraph.split()
+    if not 2 <= len(words) <= _MAX_TITLE_WORDS or len(paragraph) > _MAX_TITLE_CHARS:
+        return False
+    if paragraph[0] in _BULLETS or is_caption(paragraph) or is_attribution(paragraph):
+        return False
+    if is_time_line(paragraph):
+        return False
+    first = next((c for c in paragraph if c.isalnum()), "")
+    last = paragraph.rstrip(_CLOSERS)[-1:]
+    return (first.isupper() or first.isdigit()) and last not in _SENTENCE_END
+
+
+def heads_a_section(blocks: list[Block], index: int) -> bool:
+    """A title-shaped block whose next non-caption block is body text."""
+    if not is_title_shaped(blocks[index].text):
+        return False
+    following = (b for b in blocks[index + 1 :] if not b.is_caption)
+    after = next(following, None)
+    return after is not None and is_body(after)
+
+
+def is_body(block: Block) -> bool:
+    return not (
+        block.level or block.is_caption or is_title_shaped(block.text) or is_time_line(block.text)
+    )
+
+
+def headline_from(text: str) -> str:
+    """A title for an untitled post: its first sentence, cut at a word near 100 chars."""
+    first = _SENTENCE_BREAK.split(collapse(text), maxsplit=1)[0]
+    if len(first) <= _HEADLINE_CHARS:
+        return first
+    cut = first[:_HEADLINE_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+@dataclass
+class _Chunker:
+    """Joins wrapped lines into paragraphs; lone-standing lines (headings, captions,
+    attributions, time lines like "10:52am BST") become their own block."""
+
+    blocks: list[Block] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    def add(self, line: str, level: int = 0, starts_block: bool = False) -> None:
+        if not line:
+            self.flush()
+        elif is_chrome(line):
+            return
+        elif level or is_caption(line) or is_attribution(line) or is_time_line(line):
+            self.flush()
+            self.blocks.append(Block(line, level=level, is_caption=not level and is_caption(line)))
+        else:
+            if starts_block:
+                self.flush()
+            self.pending.append(line)
+
+    def flush(self) -> None:
+        if self.pending:
+            joined = " ".join(self.pending)
+            self.blocks.append(Block(joined, is_caption=is_caption(joined)))
+            self.pending = []
+
+
+def read_text_blocks(text: str) -> list[Block]:
+    """Paragraphs of plain text: blank lines separate them, wrapped lines are joined."""
+    chunker = _Chunker()
+    for line in text.splitlines():
+        chunker.add(collapse(line))
+    chunker.flush()
+    return chunker.blocks
+
+
+_ATX_HEADING = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?")
+_IMAGE_LINE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1(?!\w)")
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s+")
+_RULE = re.compile(r"(?:[-*_]\s*){3,}")
+MARKDOWN_HEADING_LINE = re.compile(r"^#{1,6}\s+\S", re.MULTILINE)
+
+
+def read_markdown_blocks(text: str) -> list[Block]:
+    """Paragraphs of Markdown: ATX headings keep their level, image alt text is a
+    caption, list items are paragraphs, inline markup is reduced to its text."""
+    chunker = _Chunker()
+    for raw in text.splitlines():
+        line = collapse(raw)
+        while line.startswith(">"):
+            line = line[1:].lstrip()
+        if _RULE.fullmatch(line):
+            chunker.add("")
+        elif heading := _ATX_HEADING.fullmatch(line):
+            chunker.add(_inline(heading[2]), level=len(heading[1]))
+        elif image := _IMAGE_LINE.fullmatch(line):
+            chunker.flush()
+            if image[1].strip():
+                chunker.blocks.append(Block(collapse(image[1]), is_caption=True))
+        elif item := _LIST_ITEM.match(line):
+            chunker.add(_inline(line[item.end() :]), starts_block=True)
+        else:
+            chunker.add(_inline(line))
+    chunker.flush()
+    return chunker.blocks
+
+
+def _inline(line: str) -> str:
+    line = _LINK.sub(r"\1", line)
+    previous = None
+    while previous != line:
+        previous, line = line, _EMPHASIS.sub(r"\2", line)
+    return collapse(line)

@@ -1,0 +1,92 @@
+"""Times printed on pages, read against a reference moment in the source's timezone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+# "15:42", "15.42", "3.42pm", "10:52 am", "3:42 p.m.", French "14h05" as a whole line.
+_CLOCK = re.compile(
+    r"(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})\s*(?P<meridiem>[ap]\.?m\.?)?",
+    re.IGNORECASE,
+)
+# A time followed by the rest of a line, e.g. "14:05 Trains cancelled" or "14:05 - Trains".
+_LEADING_CLOCK = re.compile(
+    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?)(?:\s+[-\u2013\u2014|:]\s*|\s+)(?P<rest>\S.*)",
+    re.IGNORECASE,
+)
+# Labels before a time, in the languages live pages are read in.
+LABEL = re.compile(
+    r"^(?:last\s+)?(?:updated|posted|published|modified|edited|aktualisiert|"
+    r"veröffentlicht|mis à jour|publié|actualizado|publicado|aggiornato)\b"
+    r"[\s:,]*(?:at\s+|um\s+|à\s+)?",
+    re.IGNORECASE,
+)
+# A line that is only a time stamp, once a label is taken off: a clock with an optional
+# zone abbreviation ("10:52am BST", "14:30 Uhr"), a relative time ("5 mins ago",
+# "il y a 5 minutes"), or a written date with an optional clock ("Tuesday 26 August
+# 2014", "August 26, 2014 at 10:52"). Only the shape is checked; stamps.py reads it.
+_CLOCK_WORDS = r"\d{1,2}[:.h]\d{2}(?:\s*(?i:[ap]\.?m\.?))?(?:\s*\(?[A-Z]{2,5}\)?)?(?i:\s+uhr)?"
+_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+_DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
+_AT_CLOCK = rf"(?:,?\s+(?:(?i:at)\s+)?{_CLOCK_WORDS})?"
+_TIME_LINE = re.compile(
+    rf"{_CLOCK_WORDS}"
+    r"|(?i:\d+\s*(?:sec|second|min|minute|hr|hour|day)s?\s+ago|just now)"
+    r"|(?i:(?:il y a|vor|hace)\s+\d+\s+\w+)"
+    rf"|{_WEEKDAY}{_DAY}\s+{_MONTH}(?:\s+\d{{4}})?{_AT_CLOCK}"
+    rf"|{_WEEKDAY}{_MONTH}\s+{_DAY},?(?:\s+\d{{4}})?{_AT_CLOCK}"
+)
+# Live pages and the servers that save them can disagree by a few minutes; a time just
+# ahead of the reference is today's, not yesterday's.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def clock_of(line: str) -> time | None:
+    """The wall-clock time a line consists of, or None if it is anything else."""
+    match = _CLOCK.fullmatch(line.strip())
+    if match is None:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"])
+    meridiem = (match["meridiem"] or "").lower().replace(".", "")
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def parse_clock_time(line: str, tz: tzinfo, reference: datetime) -> datetime | None:
+    """Read a bare clock time ("15:42", "3.42pm") as the latest such moment not after
+    `reference`, on the reference's local date in `tz` or the day before. Aware UTC.
+
+    Minutes are the finest precision given, so seconds stay zero.
+    """
+    if reference.tzinfo is None:
+        raise ValueError("reference must be timezone-aware")
+    clock = clock_of(line)
+    if clock is None:
+        return None
+    local_reference = reference.astimezone(tz)
+    candidate = datetime.combine(local_reference.date(), clock, tzinfo=tz)
+    if candidate > local_reference + CLOCK_SKEW:
+        day_before = local_reference.date() - timedelta(days=1)
+        candidate = datetime.combine(day_before, clock, tzinfo=tz)
+    return candidate.astimezone(UTC)
+
+
+def is_time_line(line: str) -> bool:
+    """A whole line that is a (labelled) time stamp: "Updated 11:05", "5 mins ago"."""
+    text = LABEL.sub("", line.strip()).strip(" ,|-\u2013\u2014")
+    return bool(text) and _TIME_LINE.fullmatch(text) is not None
+
+
+def split_leading_clock(line: str) -> tuple[str, str] | None:
+    """Split "14:05 Trains cancelled" into ("14:05", "Trains cancelled"), else None."""
+    match = _LEADING_CLOCK.fullmatch(line.strip())
+    if match is None or clock_of(match["clock"]) is None:
+        return None
+    return match["clock"], match["rest"].strip()

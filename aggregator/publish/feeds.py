@@ -1,0 +1,27 @@
+"""PURE: a story's feed in either format, given the story's public URL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from aggregator.publish.atom import render_atom
+from aggregator.publish.jsonfeed import render_jsonfeed
+from aggregator.types import StoryView
+
+FeedFormat = Literal["atom", "json"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "json")
+# An empty story's feed still needs an atom:updated (RFC 4287 §4.1.1).
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def render_feed(view: StoryView, fmt: FeedFormat, *, story_url: str) -> bytes:
+    """`story_url` is the story page; the feeds live at `story_url + ".atom"` / `".json"`."""
+    if fmt == "atom":
+        return render_atom(
+            view,
+            self_url=f"{story_url}.atom",
+            page_url=story_url,
+            fallback_updated=EMPTY_FEED_UPDATED,
+        )
+    return render_jsonfeed(view, feed_url=f"{story_url}.json", page_url=story_url)

@@ -1,0 +1,183 @@
+"""PURE: near-duplicate evidence. Word shingles, MinHash signatures, LSH band keys, and the
+verdict on one candidate pair.
+
+The index lives in the store, not in memory: each stored copy keeps its MinHash
+signature and one row per LSH band key, so a batch finds its candidates with one indexed
+query (cost independent of the story's size) and the index survives restarts and is
+shared by every process. LSH only nominates; the verdict is always taken on the real
+shingle sets of the two texts.
+
+    sign(entry)          Entry -> Entry with `signature` and `bands` filled in
+    compare(a, b)        real Jaccard and containment of two copies' shingle sets
+    judge(...)           length-, time- and figure-aware verdict -> Verdict or None
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+from datasketch import MinHash
+
+from aggregator.normalize import normalize_text
+from aggregator.types import Entry
+
+# 128 permutations in 42 bands of 3 rows: a pair with Jaccard J becomes a candidate with
+# probability 1 - (1 - J^3)^42, i.e. 0.94 at J=0.4, 0.996 at J=0.5, but 0.04 at J=0.1.
+# The S-curve sits low (~0.3) on purpose: trimmed copies have a low Jaccard, and false
+# candidates only cost a verification, never a wrong merge.
+NUM_PERM = 128
+BAND_ROWS = 3
+BANDS = NUM_PERM // BAND_ROWS
+_SEED = 20261123  # fixed forever: stored signatures and band keys depend on it
+SHINGLE_WORDS = 3
+
+# Fewer body words than this is too little text to call two updates the same on text
+# alone: a one-line update is mostly a name, a number or a template phrase.
+MIN_BODY_WORDS = 20
+# Jaccard needed for copies whose smaller side has few shingles: there a byline or a
+# new headline is a large share, but so is a shared quote, so ask for more.
+SHORT_SHINGLES = 40
+SHORT_JACCARD = 0.6
+JACCARD = 0.5
+# A trimmed copy (paragraphs cut from the end) keeps nearly all its shingles inside the
+# full copy: accept high containment with a lower Jaccard floor, for longer texts only.
+CONTAINMENT = 0.9
+CONTAINMENT_FLOOR = 0.3
+# Copies of one update arrive within hours; a text far apart in time that resembles an
+# earlier one is a recap or a template reused, so it needs more, and past a day it is
+# never the same update on text alone.
+CLOSE_IN_TIME = timedelta(hours=6)
+FAR_PENALTY = 0.2
+MAX_GAP = timedelta(hours=24)
+# Two copies of one update agree on their figures, bar a corrected one; a status update
+# re-issued from a template ("the gauge was 4.2 metres at 1pm, up 10cm") changes several.
+MAX_CHANGED_FIGURES = 1
+# Stored copies verified per entry, most shared bands first: bounds the work that a band
+# shared by a story's boilerplate could cause.
+MAX_CANDIDATES = 50
+
+_WORD = re.compile(r"\w+")
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
+
+
+@dataclass(frozen=True)
+class Similarity:
+    jaccard: float
+    containment: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why two copies are one update: the measure that decided and its value."""
+
+    score: float
+    reason: str
+
+
+def body_words(text: str) -> list[str]:
+    return _WORD.findall(normalize_text(text))
+
+
+def shingles(title: str, text: str) -> frozenset[str]:
+    """Word trigrams of title and body, taken separately so none spans the boundary."""
+    found: set[str] = set()
+    for part in (title, text):
+        words = body_words(part)
+        if len(words) < SHINGLE_WORDS:
+            found.update(words)
+            continue
+        found.update(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - 2))
+    return frozenset(found)
+
+
+def sign(entry: Entry) -> Entry:
+    """The entry with its MinHash signature and LSH band keys; short bodies get none,
+    since they are never matched on text alone."""
+    if len(body_words(entry.text)) < MIN_BODY_WORDS:
+        return entry
+    signature = signature_of(shingles(entry.title, entry.text))
+    return replace(entry, signature=signature, bands=band_keys(signature))
+
+
+def signature_of(shingle_set: frozenset[str]) -> bytes:
+    minhash = MinHash(
+        num_perm=NUM_PERM,
+        seed=_SEED,
+        permutations=_TEMPLATE.permutations,
+        scheme=_TEMPLATE.scheme,
+    )
+    minhash.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+    return bytes(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())
+
+
+def band_keys(signature: bytes) -> tuple[int, ...]:
+    """One signed 64-bit key per band (it fits an SQL BIGINT); the band number is hashed
+    in, so equal rows in different bands never collide."""
+    width = BAND_ROWS * 4
+    keys = []
+    for band in range(BANDS):
+        chunk = signature[band * width : (band + 1) * width]
+        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+    return tuple(keys)
+
+
+def estimate(a: bytes, b: bytes) -> float:
+    """The Jaccard estimate from two signatures: the share of equal minimums."""
+    left = np.frombuffer(a, dtype="<u4")
+    right = np.frombuffer(b, dtype="<u4")
+    return float(np.count_nonzero(left == right)) / NUM_PERM
+
+
+def compare(a: frozenset[str], b: frozenset[str]) -> Similarity:
+    if not a or not b:
+        return Similarity(0.0, 0.0)
+    shared = len(a & b)
+    return Similarity(shared / len(a | b), shared / min(len(a), len(b)))
+
+
+def judge(a: tuple[str, str], b: tuple[str, str], gap: timedelta) -> Verdict | None:
+    """Are copies `a` and `b` (title, text), published `gap` apart, one update?"""
+    gap = abs(gap)
+    if gap > MAX_GAP or min(len(body_words(a[1])), len(body_words(b[1]))) < MIN_BODY_WORDS:
+        return None
+    changed = _changed_figures(a[1], b[1])
+    if changed > MAX_CHANGED_FIGURES:
+        return None
+    left, right = shingles(*a), shingles(*b)
+    sim = compare(left, right)
+    far = FAR_PENALTY if gap > CLOSE_IN_TIME else 0.0
+    short = min(len(left), len(right)) < SHORT_SHINGLES
+    needed = (SHORT_JACCARD if short else JACCARD) + far
+    if sim.jaccard >= needed:
+        return Verdict(sim.jaccard, f"word-trigram Jaccard {sim.jaccard:.2f} >= {needed:.2f}")
+    trimmed = sim.containment >= CONTAINMENT and sim.jaccard >= CONTAINMENT_FLOOR
+    if trimmed and not short and not far:
+        reason = f"trimmed copy: containment {sim.containment:.2f}, Jaccard {sim.jaccard:.2f}"
+        return Verdict(sim.containment, reason)
+    return None
+
+
+def _changed_figures(a: str, b: str) -> int:
+    """How many figures each copy has that the other lacks (the smaller count): a trimmed
+    copy lacks figures on one side only, a new status update on both."""
+    left = {w for w in body_words(a) if any(ch.isdigit() for ch in w)}
+    right = {w for w in body_words(b) if any(ch.isdigit() for ch in w)}
+    return min(len(left - right), len(right - left))
+
+
+def candidates_by_bands(
+    bands: Sequence[int], hits: Mapping[int, Sequence[int]], limit: int
+) -> list[int]:
+    """The stored copies sharing most band keys with `bands`, best first, at most `limit`
+    (`hits` maps a band key to the copies that carry it)."""
+    counts: dict[int, int] = {}
+    for key in bands:
+        for copy_id in hits.get(key, ()):
+            counts[copy_id] = counts.get(copy_id, 0) + 1
+    return sorted(counts, key=lambda c: (-counts[c], c))[:limit]

@@ -1,0 +1,163 @@
+"""The tables. Alembic migrations in migrations/versions/ build exactly this schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("story", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("state", Text, nullable=False, default="{}"),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("story", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("url", Text),
+    Column("author", Text),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("time_source", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("fingerprint", String(64)),
+    Column("method", String(32), nullable=False),
+    Column("location", Text, nullable=False),
+    # Set when the post vanished from a page that still shows older posts (RFC 6721).
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("story", "key", name="uq_entries_story_key"),
+    Index("ix_entries_story_updated", "story", "updated"),
+    Index("ix_entries_story_fingerprint", "story", "fingerprint"),
+)
+
+# Every (source, item) that carried an entry: the provenance, and how a re-poll finds it.
+# Each keeps its own copy (title, text, ...) so a wrong merge can be split out again,
+# its MinHash signature, and why it joined the entry (match, score, reason).
+entry_items = Table(
+    "entry_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("item_key", String(600), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("title", Text),
+    Column("text", Text),
+    Column("html", Text),
+    Column("url", Text),
+    Column("author", Text),
+    Column("published", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("location", Text),
+    Column("fingerprint", String(64)),
+    Column("signature", LargeBinary),
+    # exact | near for a copy that joined an entry; NULL for the entry's first copy.
+    Column("match", String(8)),
+    Column("score", Float),
+    Column("reason", Text),
+    UniqueConstraint("source", "item_key", name="uq_entry_items_source_key"),
+    Index("ix_entry_items_entry", "entry_id"),
+    Index("ix_entry_items_fingerprint", "fingerprint"),
+)
+
+# The LSH index of near-duplicate detection: one row per band key of each stored copy.
+# A batch finds its candidates with one indexed IN query, whatever the story's size,
+# and the index is as durable and shared as the rest of the store.
+entry_bands = Table(
+    "entry_bands",
+    metadata,
+    Column("story", String(64), primary_key=True),
+    Column("band_key", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "item_id",
+        Integer,
+        ForeignKey("entry_items.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Index("ix_entry_bands_item", "item_id"),
+)
+
+# Merges a reader undid (`aggregator split`): this source's items never join this entry.
+kept_apart = Table(
+    "kept_apart",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("entry_id", "source", name="uq_kept_apart_entry_source"),
+)
+
+# The event log behind /stories/{id}/events: its ids are the SSE event ids.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("story", String(64), nullable=False),
+    Column("entry_id", Integer, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_events_story_id", "story", "id"),
+)

@@ -1,0 +1,205 @@
+"""HTTP routes: read the store, render with publish/, answer conditional requests.
+
+    GET /                          the stories
+    GET /healthz                   store reachable? when did each source last succeed?
+    GET /stories/{id}.atom         Atom 1.0 (RFC 4287)
+    GET /stories/{id}.json         JSON Feed 1.1
+    GET /stories/{id}/events       Server-Sent Events: new and updated entries
+    GET /stories/{id}              the readable page
+
+Starlette rather than FastAPI: every response here is a document we render ourselves,
+so request/response models and OpenAPI would add weight without use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from aggregator.config import LiveSettings
+from aggregator.errors import StoreError
+from aggregator.publish.feeds import render_feed
+from aggregator.publish.page import render_index, render_page
+from aggregator.publish.stream import format_comment, format_event, format_retry
+from aggregator.publish.timefmt import format_rfc3339
+from aggregator.store import Store
+from aggregator.types import StorySpec, StoryView
+
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSONFEED_TYPE = "application/feed+json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+STREAM_POLL_SECONDS = 0.5
+STREAM_PING_SECONDS = 15.0
+STREAM_BACKLOG = 50
+Renderer = Callable[[StoryView, str], bytes]
+
+
+def create_app(store: Store, live: LiveSettings) -> Starlette:
+    """The one app factory, for the service and for tests alike."""
+    site = _Site(store, live)
+    routes = [
+        Route("/", site.index),
+        Route("/healthz", site.health),
+        Route("/stories/{story_id}.atom", site.atom),
+        Route("/stories/{story_id}.json", site.jsonfeed),
+        Route("/stories/{story_id}/events", site.events),
+        Route("/stories/{story_id}", site.page),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+
+
+class _Site:
+    def __init__(self, store: Store, live: LiveSettings) -> None:
+        self.store = store
+        self.live = live
+
+    def url(self, path: str) -> str:
+        return self.live.current.service.public_url + path
+
+    def story(self, request: Request) -> StorySpec | None:
+        return self.live.current.story(request.path_params["story_id"])
+
+    async def index(self, request: Request) -> Response:
+        counts = await anyio.to_thread.run_sync(self.store.entry_counts)
+        stories = [(s, counts.get(s.id, 0)) for s in self.live.current.stories]
+        body = render_index(stories, base_url=self.url("")).encode()
+        return _conditional(request, body, HTML_TYPE, None)
+
+    async def health(self, request: Request) -> Response:
+        settings = self.live.current
+        names = [s.name for s in settings.sources]
+        try:
+            rows = await anyio.to_thread.run_sync(self.store.source_health, names)
+        except StoreError as e:
+            return JSONResponse({"ok": False, "store": "unreachable", "error": str(e)}, 503)
+        sources = [
+            {
+                "name": r.name,
+                "story": r.story,
+                "last_success_at": _rfc3339(r.last_success_at),
+                "last_attempt_at": _rfc3339(r.last_attempt_at),
+                "last_error": r.last_error,
+                "error_count": r.error_count,
+            }
+            for r in rows
+        ]
+        return JSONResponse({"ok": True, "store": "reachable", "sources": sources})
+
+    async def atom(self, request: Request) -> Response:
+        return await self._document(request, ATOM_TYPE, self._atom)
+
+    async def jsonfeed(self, request: Request) -> Response:
+        return await self._document(request, JSONFEED_TYPE, self._jsonfeed)
+
+    async def page(self, request: Request) -> Response:
+        return await self._document(request, HTML_TYPE, self._page)
+
+    async def _document(self, request: Request, media_type: str, render: Renderer) -> Response:
+        story = self.story(request)
+        if story is None:
+            return _not_found(request)
+        view = await anyio.to_thread.run_sync(self.store.story_view, story)
+        body = render(view, self.url(f"/stories/{story.id}"))
+        return _conditional(request, body, media_type, view.updated)
+
+    @staticmethod
+    def _atom(view: StoryView, base: str) -> bytes:
+        return render_feed(view, "atom", story_url=base)
+
+    @staticmethod
+    def _jsonfeed(view: StoryView, base: str) -> bytes:
+        return render_feed(view, "json", story_url=base)
+
+    @staticmethod
+    def _page(view: StoryView, base: str) -> bytes:
+        urls = {"atom_url": f"{base}.atom", "json_url": f"{base}.json"}
+        return render_page(view, events_url=f"{base}/events", **urls).encode()
+
+    async def events(self, request: Request) -> Response:
+        story = self.story(request)
+        if story is None:
+            return _not_found(request)
+        after = _last_event_id(request)
+        if after is None:
+            after = await anyio.to_thread.run_sync(
+                self.store.backlog_start, story.id, STREAM_BACKLOG
+            )
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(
+            self._stream(story.id, after), media_type="text/event-stream", headers=headers
+        )
+
+    async def _stream(self, story_id: str, after: int) -> AsyncIterator[str]:
+        """Every event after `after`, read from the store, so a separate poller process
+        and a reconnecting client (Last-Event-ID) both see exactly what they missed."""
+        yield format_retry(2000)
+        idle = 0.0
+        while True:
+            batch = await anyio.to_thread.run_sync(self.store.events_after, story_id, after)
+            for event in batch:
+                yield format_event(event)
+                after = event.id
+            if batch:
+                idle = 0.0
+                continue
+            await anyio.sleep(STREAM_POLL_SECONDS)
+            idle += STREAM_POLL_SECONDS
+            if idle >= STREAM_PING_SECONDS:
+                yield format_comment("ping")
+                idle = 0.0
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw.strip())
+
+
+def _conditional(
+    request: Request, body: bytes, media_type: str, modified: datetime | None
+) -> Response:
+    """200 with validators, or 304 when the client's copy is current (RFC 9110 §13)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        if etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+            return Response(status_code=304, headers=headers)
+    elif modified is not None and _not_modified_since(request, modified):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _not_modified_since(request: Request, modified: datetime) -> bool:
+    raw = request.headers.get("if-modified-since")
+    if not raw:
+        return False
+    try:
+        since = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        return False
+    return modified.replace(microsecond=0) <= since
+
+
+def _not_found(request: Request) -> Response:
+    story = request.path_params.get("story_id", "")
+    return JSONResponse({"error": f"no story {story!r}"}, status_code=404)
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    return None if value is None else format_rfc3339(value)

@@ -1,0 +1,48 @@
+"""`aggregator explain` and `aggregator split` as a user types them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.test_cli import aggregator
+from tests.test_dedupe_pipeline import POSTS
+
+CONFIG = """
+[service]
+database_url = "sqlite:///{db}"
+[[stories]]
+id = "idris"
+[[sources]]
+name = "echo"
+kind = "article"
+path = "echo.txt"
+[[sources]]
+name = "wire"
+kind = "article"
+path = "wire.txt"
+"""
+
+
+def test_explain_then_split_a_merged_entry(tmp_path: Path) -> None:
+    title, text = POSTS["evac"]
+    (tmp_path / "echo.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    copy = f"Flood chaos: 400 forced from homes\n\nBy Tom Reed, PA\n\n{text}\n"
+    (tmp_path / "wire.txt").write_text(copy, encoding="utf-8")
+    config = tmp_path / "aggregator.toml"
+    config.write_text(CONFIG.format(db=tmp_path / "agg.sqlite"), encoding="utf-8")
+    assert aggregator("--config", str(config), "poll", "--once").returncode == 0
+    atom = aggregator("--config", str(config), "export", "idris").stdout
+    [entry_id] = re.findall(r"<entry>\s*<id>(urn:uuid:[^<]+)</id>", atom)
+
+    explained = aggregator("--config", str(config), "explain", entry_id)
+    assert explained.returncode == 0, explained.stderr
+    assert "echo [first copy]" in explained.stdout
+    assert re.search(r"wire \[near 0\.\d\d\] 'Flood chaos", explained.stdout)
+
+    split = aggregator("--config", str(config), "split", entry_id, "wire")
+    assert split.returncode == 0 and "kept apart" in split.stdout, split.stderr
+    after = aggregator("--config", str(config), "explain", entry_id).stdout
+    assert "wire" not in after and "1 cop" in after
+    missing = aggregator("--config", str(config), "explain", "urn:uuid:nope")
+    assert missing.returncode == 2

@@ -1,0 +1,180 @@
+"""Near duplicates end to end: a live blog (a local file) and an RSS feed (served on
+127.0.0.1) that repeats some of its posts in edited form, polled into a real store on
+SQLite and PostgreSQL, then rendered as the merged Atom feed; explained and split."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
+from aggregator.pipeline import poll
+from aggregator.publish.feeds import render_feed
+from aggregator.sources import Fetchers
+from aggregator.store import Store
+from aggregator.types import SourceSpec, StorySpec
+from tests.builders import T0
+from tests.httpserver import Route, serve
+
+STORY = StorySpec("idris", "Storm Idris")
+ATOM = "{http://www.w3.org/2005/Atom}"
+POSTS = {
+    "evac": (
+        "Hundreds evacuated as River Kell bursts its banks",
+        "About 400 people have been moved from their homes in Kelsford after the River Kell "
+        "burst its banks shortly after 4am.\n\nFire crews used boats to reach residents on "
+        "Mill Lane and Tanner's Row, where water was waist-deep by daybreak.\n\nKelsford "
+        "Borough Council has opened a rest centre at the Priory Leisure Centre and asked "
+        "people not to travel into the town unless they must.",
+    ),
+    "bridge": (
+        "Old Bridge closed after cracks found",
+        "Engineers have closed the Old Bridge in Kelsford after cracks were found in one of "
+        "its piers during an inspection on Tuesday morning.\n\nThe Grade II listed bridge "
+        "carries about 9,000 vehicles a day and is the main route between the town centre "
+        "and the railway station.\n\nDiversions are in place via the bypass, and the council "
+        'said the closure would last "at least until the water drops and divers can look at '
+        'the foundations".',
+    ),
+    "power": (
+        "Thousands without power overnight",
+        "Around 6,200 homes were left without electricity overnight after water flooded a "
+        "substation on the edge of Kelsford, Northern Grid said.\n\nThe company said "
+        "engineers had restored supplies to about half of those affected by 8am and that it "
+        "expected most customers to be reconnected by the evening.",
+    ),
+    "rescue": (
+        "Man rescued from roof of car",
+        "A man has been rescued from the roof of his car after it was swept off a flooded "
+        "road near the village of Ashby Tarrant, south of Kelsford.\n\nCoastguard helicopter "
+        "crews winched him to safety at about 11.20am. He was taken to Kelsford General "
+        "Hospital as a precaution and is said to be cold but unhurt.",
+    ),
+}
+RAIL = (
+    "No trains will run between Kelsford and Brindham until at least Friday after a "
+    "landslip near Harrow Cutting, Network Rail has said."
+)
+
+
+def live_blog() -> str:
+    return "".join(f"{title}\n\n{text}\n\n" for title, text in reversed(POSTS.values()))
+
+
+def rss_feed() -> bytes:
+    """The wire's copies: new headlines, a byline, curly quotes, HTML, a trimmed copy."""
+    evac, bridge, power = POSTS["evac"][1], POSTS["bridge"][1], POSTS["power"][1]
+    items = [
+        ("w1", "Flood chaos: 400 forced from homes", "By Tom Reed, PA\n\n" + evac),
+        ("w2", "Cracked bridge shut", bridge.replace('"', "\u201c", 1).replace('".', "\u201d.")),
+        ("w3", "Substation floods", power.split("\n\n")[0] + "\n\n" + power.split("\n\n")[1]),
+        ("w4", "Trains suspended", RAIL),
+    ]
+    body = "".join(
+        f'<item><guid isPermaLink="false">urn:wire:{guid}</guid><title>{title}</title>'
+        f"<link>https://wire.example/{guid}</link>"
+        f"<description>{_html(text)}</description>"
+        f"<pubDate>Sun, 22 Nov 2026 08:50:00 +0000</pubDate></item>"
+        for guid, title, text in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://wire.example/</link>{body}</channel></rss>"
+    ).encode()
+
+
+def _html(text: str) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+    return paragraphs.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@pytest.fixture
+def fetchers() -> Iterator[Fetchers]:
+    limits = FetchLimits(total_timeout=5)
+    with make_client(limits) as client:
+        yield Fetchers(client, limits)
+
+
+def sources(tmp_path: Path, url: str) -> tuple[SourceSpec, SourceSpec]:
+    page = tmp_path / "live.txt"
+    page.write_text(live_blog(), encoding="utf-8")
+    live = SourceSpec("kelsford-live", "idris", "liveblog", None, str(page), 60, "Europe/London")
+    wire = SourceSpec("wire", "idris", "feed", url, None, 60, "Europe/London")
+    return live, wire
+
+
+def poll_both(store: Store, fetchers: Fetchers, tmp_path: Path) -> tuple[SourceSpec, ...]:
+    with serve({"/rss": Route(body=rss_feed(), content_type="application/rss+xml")}) as server:
+        specs = sources(tmp_path, server.url("/rss"))
+        store.sync_sources(list(specs))
+        reports = [poll(s, STORY, store=store, fetchers=fetchers, now=T0) for s in specs]
+        again = poll(specs[1], STORY, store=store, fetchers=fetchers, now=T0 + timedelta(hours=1))
+    assert [r.error for r in reports] == [None, None] and again.error is None
+    assert (reports[0].new, reports[1].new, reports[1].duplicates) == (4, 1, 3)
+    return specs
+
+
+def atom_entries(store: Store) -> list[ElementTree.Element]:
+    body = render_feed(store.story_view(STORY), "atom", story_url="https://agg.example/idris")
+    return ElementTree.fromstring(body).findall(f"{ATOM}entry")
+
+
+def test_each_update_once_with_every_source(
+    store: Store, fetchers: Fetchers, tmp_path: Path
+) -> None:
+    poll_both(store, fetchers, tmp_path)
+    entries = atom_entries(store)
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert sorted(titles) == sorted([t for t, _ in POSTS.values()] + ["Trains suspended"])
+    by_title = {e.findtext(f"{ATOM}title"): e for e in entries}
+    for key in ("evac", "bridge", "power"):
+        entry = by_title[POSTS[key][0]]
+        assert entry.findtext(f"{ATOM}source/{ATOM}title") == "kelsford-live"
+        vias = [link.get("title") for link in entry.findall(f"{ATOM}link[@rel='via']")]
+        assert vias == ["wire"]
+        # The wire dated its copy before the live blog was first read: earliest time wins.
+        assert entry.findtext(f"{ATOM}published") == "2026-11-22T08:50:00Z"
+    alone = by_title[POSTS["rescue"][0]]
+    assert alone.findall(f"{ATOM}link[@rel='via']") == []
+
+
+def test_explain_and_split_keep_the_split_on_later_polls(
+    store: Store, fetchers: Fetchers, tmp_path: Path
+) -> None:
+    poll_both(store, fetchers, tmp_path)
+    [view] = [e for e in store.story_view(STORY).entries if e.title == POSTS["evac"][0]]
+    entry_id = store.find_entry(view.key)
+    assert entry_id == view.id
+    cluster = store.cluster(view.id)
+    assert cluster is not None
+    methods = [(m.source, m.match) for m in cluster.members]
+    assert methods == [("kelsford-live", None), ("wire", "near")]
+    wire_copy = cluster.members[1]
+    assert wire_copy.title == "Flood chaos: 400 forced from homes"
+    assert wire_copy.score is not None and 0.5 <= wire_copy.score < 1.0
+    assert re.search(r"Jaccard 0\.\d\d", wire_copy.reason or "")
+
+    new_id = store.split(view.id, "wire", T0 + timedelta(hours=2))
+    split_titles = {e.id: e.title for e in store.story_view(STORY).entries}
+    assert split_titles[new_id] == "Flood chaos: 400 forced from homes"
+    assert split_titles[view.id] == POSTS["evac"][0]
+    # The wire's item, polled again and even re-keyed, does not rejoin the entry.
+    with serve({"/rss": Route(body=rss_feed().replace(b":w1<", b":w1b<"))}) as server:
+        wire = sources(tmp_path, server.url("/rss"))[1]
+        store.sync_sources([wire])
+        report = poll(wire, STORY, store=store, fetchers=fetchers, now=T0 + timedelta(hours=3))
+    assert (report.error, report.new, report.duplicates, report.unchanged) == (None, 0, 1, 3)
+    cluster = store.cluster(view.id)
+    assert cluster is not None and [m.source for m in cluster.members] == ["kelsford-live"]
+    split_out = store.cluster(new_id)
+    assert split_out is not None
+    assert [(m.item_key, m.match) for m in split_out.members] == [
+        ("guid:urn:wire:w1", None),
+        ("guid:urn:wire:w1b", "exact"),
+    ]

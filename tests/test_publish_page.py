@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from html.parser import HTMLParser
+
+from aggregator.publish.page import render_index, render_page
+from aggregator.types import StorySpec, StoryView
+from tests.test_publish_sample import BASE, POLLS_TITLE, STORY, entry, sample_view
+
+ATOM_URL = f"{BASE}/stories/rotherham.atom"
+JSON_URL = f"{BASE}/stories/rotherham.json"
+EVENTS_URL = f"{BASE}/stories/rotherham/events"
+
+
+class Outline(HTMLParser):
+    """The parts of a page the tests look at: tags with attributes, and the text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def all(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def render(view: StoryView) -> str:
+    return render_page(view, atom_url=ATOM_URL, json_url=JSON_URL, events_url=EVENTS_URL)
+
+
+def test_head_links_both_feeds() -> None:
+    page = render(sample_view())
+    assert page.startswith("<!DOCTYPE html>")
+    links = {(a["type"], a["href"]) for a in Outline(page).all("link") if a["rel"] == "alternate"}
+    assert links == {("application/atom+xml", ATOM_URL), ("application/feed+json", JSON_URL)}
+
+
+def test_timeline_shows_times_sources_and_markers() -> None:
+    outline = Outline(render(sample_view()))
+    text = "".join(outline.text)
+    stamps = [a["datetime"] for a in outline.all("time")]
+    assert stamps[0] == "2026-11-22T22:00:00Z"
+    assert "22 Nov 2026, 22:00 UTC" in text
+    assert POLLS_TITLE in text
+    assert "first seen" in text
+    assert "Also reported by guardian, local-notes" in text
+    assert "Jane Smith, bbc-live" in text
+    assert str(outline.all("article")[0]["data-id"]).startswith("urn:uuid:")
+    assert outline.all("p")[1]["data-events"] == EVENTS_URL
+
+
+def test_every_text_value_is_escaped() -> None:
+    hostile = entry(
+        "x",
+        title="<script>alert(1)</script>",
+        author='"><img src=x onerror=alert(2)>',
+        html='<p onclick="alert(3)">hi</p><script>alert(4)</script>',
+        url='https://example.org/?a=1&b="2"',
+    )
+    page = render(StoryView(replace(STORY, title="<i>Story</i>"), (hostile,)))
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img" not in page
+    assert "onclick" not in page
+    assert "<i>Story" not in page
+    assert 'href="https://example.org/?a=1&amp;b=&quot;2&quot;"' in page
+    assert len(Outline(page).all("script")) == 1
+
+
+def test_empty_story_says_so() -> None:
+    assert "Nothing yet" in render(StoryView(STORY, ()))
+
+
+def test_index_lists_stories_counts_and_feeds() -> None:
+    stories = [(STORY, 3), (StorySpec("other", "A & B"), 1)]
+    page = render_index(stories, base_url=BASE + "/")
+    hrefs = [a["href"] for a in Outline(page).all("a")]
+    assert hrefs == [
+        f"{BASE}/stories/rotherham",
+        ATOM_URL,
+        JSON_URL,
+        f"{BASE}/stories/other",
+        f"{BASE}/stories/other.atom",
+        f"{BASE}/stories/other.json",
+    ]
+    assert "3 entries" in page
+    assert "1 entry" in page
+    assert "A &amp; B" in page

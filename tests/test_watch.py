@@ -1,0 +1,102 @@
+"""Watched local files: a saved change is polled at once, without waiting for the interval."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import LiveSettings, load
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
+from aggregator.sources import Fetchers
+from aggregator.store import Store
+from aggregator.types import StorySpec
+from aggregator.watch import FileWatcher
+from aggregator.worker import Worker
+from tests.conftest import LIVEBLOG_SEED
+
+CONFIG = """
+[[stories]]
+id = "s"
+[[sources]]
+name = "live"
+kind = "liveblog"
+path = "pages/*.txt"
+interval = "1h"
+"""
+NEW_POST = (
+    "Council leader apologises to victims\n\n"
+    "The leader of the council has apologised in person to victims and their families, "
+    "saying the authority had let them down for more than a decade.\n\n"
+)
+
+
+def wait_until(check, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_watcher_names_the_source_whose_file_changed(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    seen: list[str] = []
+    changed = threading.Event()
+
+    def record(name: str) -> None:
+        seen.append(name)
+        changed.set()
+
+    watcher = FileWatcher(record)
+    watcher.follow({"a": str(tmp_path / "a" / "*.txt"), "b": str(tmp_path / "b.txt")})
+    try:
+        time.sleep(0.3)  # let inotify settle before the first write
+        (tmp_path / "a" / "other.md").write_text("not mine")
+        (tmp_path / "a" / "page.txt").write_text("mine")
+        assert changed.wait(10)
+    finally:
+        watcher.stop()
+    assert set(seen) == {"a"}
+
+
+@pytest.fixture
+def running(store: Store, tmp_path: Path) -> Iterator[Worker]:
+    (tmp_path / "pages").mkdir()
+    shutil.copy(LIVEBLOG_SEED, tmp_path / "pages" / "live.txt")
+    config = tmp_path / "aggregator.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    limits = FetchLimits()
+    with make_client(limits) as client:
+        worker = Worker(LiveSettings(load(config, {}), {}), store, Fetchers(client, limits))
+        worker.start()
+        try:
+            yield worker
+        finally:
+            worker.shutdown()
+
+
+def test_a_saved_edit_is_ingested_without_waiting_an_hour(running: Worker, tmp_path: Path) -> None:
+    story = StorySpec("s", "s")
+
+    def count() -> int:
+        return len(running.store.story_view(story).entries)
+
+    assert wait_until(lambda: count() == 7)
+    page = tmp_path / "pages" / "live.txt"
+    text = page.read_text(encoding="utf-8").replace(
+        "Live updates\n\n", "Live updates\n\n" + NEW_POST
+    )
+    swap = page.with_suffix(".swp")
+    swap.write_text(text, encoding="utf-8")
+    swap.replace(page)
+    assert wait_until(lambda: count() == 8), "the edit was not picked up"
+    assert (
+        running.store.story_view(story).entries[0].title == "Council leader apologises to victims"
+    )

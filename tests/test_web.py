@@ -1,0 +1,94 @@
+"""The HTTP layer in-process: conditional requests, compression, health, unknown stories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from aggregator.config import LiveSettings, load
+from aggregator.dedupe import decide
+from aggregator.store import Store
+from aggregator.types import FetchState, SourceSpec
+from aggregator.web import create_app
+from tests.builders import T0, entries, post
+from tests.feedcheck import check_atom, check_jsonfeed
+
+CONFIG = """
+[[stories]]
+id = "story"
+title = "A story"
+[[sources]]
+name = "live"
+kind = "liveblog"
+path = "live.txt"
+"""
+BODY = "Inspectors will return to the council early next year, the watchdog said on Friday."
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    path = tmp_path / "aggregator.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    settings = load(path, {})
+    store.sync_sources(settings.sources)
+    spec: SourceSpec = settings.sources[0]
+    posts = [post(f"Update {i}", f"{BODY} ({i})", position=i) for i in range(3)]
+    batch = entries(*posts, source_name="live")
+    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
+    with TestClient(create_app(store, LiveSettings(settings, {}))) as test_client:
+        yield test_client
+
+
+def test_feeds_are_valid_and_answer_conditional_requests(client: TestClient) -> None:
+    atom = client.get("/stories/story.atom")
+    assert atom.status_code == 200 and atom.headers["content-type"].startswith(
+        "application/atom+xml"
+    )
+    assert check_atom(atom.content) == []
+    etag, modified = atom.headers["etag"], atom.headers["last-modified"]
+    assert modified == format_datetime(T0, usegmt=True)
+    assert client.get("/stories/story.atom", headers={"If-None-Match": etag}).status_code == 304
+    assert (
+        client.get("/stories/story.atom", headers={"If-Modified-Since": modified}).status_code
+        == 304
+    )
+    earlier = format_datetime(T0 - timedelta(seconds=1), usegmt=True)
+    assert (
+        client.get("/stories/story.atom", headers={"If-Modified-Since": earlier}).status_code == 200
+    )
+    feed = client.get("/stories/story.json")
+    assert feed.headers["content-type"].startswith("application/feed+json")
+    assert check_jsonfeed(feed.json()) == []
+    assert [i["title"] for i in feed.json()["items"]] == ["Update 0", "Update 1", "Update 2"]
+
+
+def test_responses_are_compressed_for_clients_that_ask(client: TestClient) -> None:
+    response = client.get("/stories/story.atom", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
+    assert b"Update 2" in response.content
+
+
+def test_page_index_and_health(client: TestClient) -> None:
+    page = client.get("/stories/story")
+    assert page.status_code == 200 and "Update 1" in page.text
+    assert 'type="application/atom+xml"' in page.text and "application/feed+json" in page.text
+    index = client.get("/")
+    assert "/stories/story.atom" in index.text
+    health = client.get("/healthz").json()
+    assert health["ok"] is True and health["sources"][0]["name"] == "live"
+
+
+def test_unknown_story_is_404(client: TestClient) -> None:
+    for path in (
+        "/stories/nope.atom",
+        "/stories/nope.json",
+        "/stories/nope",
+        "/stories/nope/events",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and "nope" in response.text
