@@ -1,8 +1,11 @@
-"""Start the aggregator service: `python run.py` is `aggregator run` (extra arguments pass on)."""
+"""Start the aggregator service: `python run.py` is `aggregator run`; `python run.py web`
+(or any other command) runs that command, and options before it pass on."""
 
 import sys
 
-from aggregator.cli import main
+from aggregator.cli import command_names, main
 
 if __name__ == "__main__":
-    sys.exit(main([*sys.argv[1:], "run"] if "run" not in sys.argv[1:] else sys.argv[1:]))
+    args = sys.argv[1:]
+    has_command = any(arg in command_names() for arg in args)
+    sys.exit(main(args if has_command else [*args, "run"]))

@@ -26,6 +26,8 @@ from aggregator.pipeline import poll, preview
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.timefmt import format_rfc3339
+from aggregator.store import migrate
+from aggregator.store.database import create_store_engine, status, upgrade
 from aggregator.types import KINDS, Entry, PollReport, SourceSpec
 
 err = Console(stderr=True)
@@ -47,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def command_names() -> frozenset[str]:
+    """Every subcommand's name (run.py adds `run` when none is given)."""
+    parser = _parser()
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return frozenset(found[0].choices)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aggregator",
@@ -60,7 +69,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _command(commands, "run", _run, "poll every source on schedule and serve the feeds")
+    both = _command(commands, "run", _run, "poll every source on schedule and serve the feeds")
+    _lease_option(both)
+    work = _command(commands, "worker", _worker, "poll every source on schedule; serve nothing")
+    work.add_argument("--heartbeat", type=Path, help="touch this file while the store answers")
+    _lease_option(work)
+    web = _command(commands, "web", _web, "serve the feeds, page and stream; poll nothing")
+    web.add_argument("--host", help="address to listen on (default: the config's)")
+    web.add_argument("--port", type=int, help="port to listen on (default: the config's)")
+    web.add_argument(
+        "--stream-recheck",
+        type=float,
+        default=service.RoleOptions.stream_recheck,
+        metavar="SECONDS",
+        help="idle event streams re-read the store this often without a notification",
+    )
+    health = _command(
+        commands, "health", _health, "exit 0 if the store answers (and the heartbeat is fresh)"
+    )
+    health.add_argument("--heartbeat", type=Path, help="a worker's --heartbeat file to check")
+    health.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS")
     once = _command(commands, "poll", _poll, "poll sources now and print a summary")
     once.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
     look = _command(
@@ -79,7 +107,23 @@ def _parser() -> argparse.ArgumentParser:
     part = _command(commands, "split", _split, "split a source's copy out of a merged entry")
     part.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
     part.add_argument("source", metavar="SOURCE_NAME")
+    _migrate_command(commands)
     return parser
+
+
+def _migrate_command(commands: Any) -> None:
+    help_text = "apply pending expand migrations, safe while the old code still runs"
+    mig = _command(commands, "migrate", _migrate, help_text)
+    mode = mig.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--contract",
+        action="store_true",
+        help="also apply contract migrations; refused while a process runs older code",
+    )
+    mode.add_argument("--status", action="store_true", help="show what is pending; change nothing")
+    mig.add_argument(
+        "--yes", action="store_true", help="with --contract: old code is stopped, skip the check"
+    )
 
 
 def _command(commands: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -94,8 +138,62 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load(args.config or config_path(os.environ), os.environ)
 
 
+def _lease_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--lease",
+        type=_lease_seconds,
+        default=service.RoleOptions.lease,
+        metavar="SECONDS",
+        help="how long a claimed source stays this worker's before another may take it "
+        f"(default {service.RoleOptions.lease:g}, at least {service.MIN_LEASE_SECONDS:g}); "
+        f"fetches time out after lease/{service.LEASE_PARTS}, 30 s at most",
+    )
+
+
+def _lease_seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if not seconds >= service.MIN_LEASE_SECONDS:  # also refuses nan
+        minimum = service.MIN_LEASE_SECONDS
+        raise argparse.ArgumentTypeError(f"must be at least {minimum:g} seconds")
+    return seconds
+
+
 def _run(args: argparse.Namespace) -> int:
-    return service.run(LiveSettings(_settings(args), os.environ))
+    options = service.RoleOptions(lease=args.lease)
+    return service.run(LiveSettings(_settings(args), os.environ), "run", options)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    options = service.RoleOptions(heartbeat=args.heartbeat, lease=args.lease)
+    return service.run(LiveSettings(_settings(args), os.environ), "worker", options)
+
+
+def _web(args: argparse.Namespace) -> int:
+    options = service.RoleOptions(args.host, args.port, args.stream_recheck)
+    return service.run(LiveSettings(_settings(args), os.environ), "web", options)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    engine = create_store_engine(_settings(args).service.database_url)
+    try:
+        if args.status:
+            lines = migrate.status_report(*status(engine))
+        else:
+            lines = upgrade(engine, contract=args.contract, confirmed=args.yes).report()
+    finally:
+        engine.dispose()
+    print("\n".join(lines))
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    problems = service.check_health(_settings(args), args.heartbeat, args.max_age)
+    for problem in problems:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _poll(args: argparse.Namespace) -> int:

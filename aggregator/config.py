@@ -29,8 +29,24 @@ MIN_INTERVAL = {"path": 1.0, "url": 5.0}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
+_SERVICE_KEYS |= {"websub_hub", "websub_subscribe"}
 _STORY_KEYS = {"id", "title", "keywords"}
-_SOURCE_KEYS = {"name", "story", "kind", "url", "path", "interval", "timezone", "abbreviations"}
+_SOURCE_KEYS = {
+    "name",
+    "story",
+    "kind",
+    "url",
+    "path",
+    "interval",
+    "min_interval",
+    "max_interval",
+    "timezone",
+    "abbreviations",
+}
+# Unless the config says otherwise, a publishing source is polled up to five times as
+# often as its interval and a quiet one slows to an hour (or to its interval if longer).
+DEFAULT_MIN_SHARE = 0.2
+DEFAULT_MAX_INTERVAL = 3600.0
 _OFFSET = re.compile(r"^[+-](?:[01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -42,6 +58,10 @@ class ServiceSettings:
     public_url: str
     timezone: str
     output_dir: Path | None
+    # WebSub: the hub our story feeds are announced to, and whether to subscribe to hubs
+    # that sources advertise.
+    websub_hub: str | None = None
+    websub_subscribe: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,7 +182,23 @@ def _service(
         public_url=public_url,
         timezone=timezone,
         output_dir=Path(output_dir) if output_dir else None,
+        **_websub(check, table, where),
     )
+
+
+def _websub(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    hub = table.get("websub_hub")
+    if hub is not None:
+        hub = check.text(table, "websub_hub", where, None)
+        if urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
+            raise check.fail(f"{where}.websub_hub", "must be an absolute http(s) URL")
+        if "public_url" not in table:
+            reason = "needs public_url: the hub fetches the story feeds from there"
+            raise check.fail(f"{where}.websub_hub", reason)
+    subscribe = table.get("websub_subscribe", True)
+    if not isinstance(subscribe, bool):
+        raise check.fail(f"{where}.websub_subscribe", "must be true or false")
+    return {"websub_hub": hub, "websub_subscribe": subscribe}
 
 
 def _timezone(check: _Checker, table: Mapping[str, Any], where: str, default: str) -> str:
@@ -229,14 +265,7 @@ def _source(
     if kind not in KINDS:
         raise check.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}")
     url, path = _location(check, table, where, base)
-    where_from = "url" if url else "path"
-    interval = parse_interval(table.get("interval", DEFAULT_INTERVAL[where_from]))
-    if interval is None:
-        reason = 'must be seconds or a duration like "30s", "5m", "1h"'
-        raise check.fail(f"{where}.interval", reason)
-    if interval < MIN_INTERVAL[where_from]:
-        floor = MIN_INTERVAL[where_from]
-        raise check.fail(f"{where}.interval", f"must be at least {floor:g}s for a {where_from}")
+    interval, low, high = _intervals(check, table, where, "url" if url else "path")
     return SourceSpec(
         name=name,
         story=story,
@@ -244,9 +273,48 @@ def _source(
         url=url,
         path=path,
         interval=interval,
+        min_interval=low,
+        max_interval=high,
         timezone=_timezone(check, table, where, default_tz),
         abbreviations=_abbreviations(check, table.get("abbreviations", {}), where),
     )
+
+
+def _intervals(
+    check: _Checker, table: Mapping[str, Any], where: str, where_from: str
+) -> tuple[float, float, float]:
+    """interval, min_interval, max_interval: each at least the floor for a url or a
+    path, and min <= interval <= max. An interval left out sits inside given bounds."""
+    floor = MIN_INTERVAL[where_from]
+    low = _duration(check, table, "min_interval", where, where_from)
+    high = _duration(check, table, "max_interval", where, where_from)
+    interval = _duration(check, table, "interval", where, where_from)
+    if interval is None:
+        interval = DEFAULT_INTERVAL[where_from]
+        interval = max(interval, low) if low is not None else interval
+        interval = min(interval, high) if high is not None else interval
+    low = low if low is not None else max(floor, min(interval, interval * DEFAULT_MIN_SHARE))
+    high = high if high is not None else max(interval, DEFAULT_MAX_INTERVAL)
+    if low > interval:
+        raise check.fail(f"{where}.min_interval", f"must not exceed interval ({interval:g}s)")
+    if high < interval:
+        raise check.fail(f"{where}.max_interval", f"must not be below interval ({interval:g}s)")
+    return interval, low, high
+
+
+def _duration(
+    check: _Checker, table: Mapping[str, Any], key: str, where: str, where_from: str
+) -> float | None:
+    if key not in table:
+        return None
+    seconds = parse_interval(table[key])
+    if seconds is None:
+        reason = 'must be seconds or a duration like "30s", "5m", "1h"'
+        raise check.fail(f"{where}.{key}", reason)
+    floor = MIN_INTERVAL[where_from]
+    if seconds < floor:
+        raise check.fail(f"{where}.{key}", f"must be at least {floor:g}s for a {where_from}")
+    return seconds
 
 
 def _abbreviations(check: _Checker, value: object, where: str) -> dict[str, str]:

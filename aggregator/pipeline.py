@@ -10,10 +10,14 @@
                                 the copies sharing a band key, the merges undone by hand
     | decide              PURE  new | edited | duplicate (exact | near) | unchanged
     | find_deletions      PURE  posts gone from a page that still shows older ones
-    | store.apply         EDGE  decisions + deletions + new validators, one transaction
+    | schedule.next_poll  PURE  activity, server hints (max-age, ttl, skipHours, ended)
+                                -> next due time, interval and reason
+    | store.apply         EDGE  decisions + deletions + new validators + next poll,
+                                one transaction that also ends the worker's lease
 
 A SourceError or a failing parser becomes this source's PollReport and its recorded
-error with a backoff; it never stops the other sources.
+error with a backoff; it never stops the other sources. 410 Gone stops the source; a
+301/308 is followed from then on (and logged); a host's Retry-After holds its others.
 """
 
 from __future__ import annotations
@@ -25,23 +29,31 @@ from zoneinfo import ZoneInfo
 
 from aggregator.dedupe import decide, find_deletions
 from aggregator.errors import AggregatorError, FetchError, ParseError, SourceError
+from aggregator.fetch.politeness import HostHeld
 from aggregator.normalize import matches_keywords, normalize
+from aggregator.schedule import Activity, Hints, backoff, bounds_of, next_poll
 from aggregator.similarity import sign
 from aggregator.sources import KINDS_BY_NAME, Fetchers
-from aggregator.store import Store
+from aggregator.store import SourceStatus, Store
+from aggregator.store.subscriptions import store_pushed
 from aggregator.types import (
+    Document,
     Entry,
     Fetched,
     FetchState,
+    NextPoll,
+    PageSignals,
     ParseContext,
     PollReport,
     Post,
+    ScheduleUpdate,
     SourceSpec,
     StorySpec,
 )
 
+_ANY_SOURCE = SourceSpec("", "", "feed", None, None, 60.0, "UTC")
+
 log = logging.getLogger("aggregator.poll")
-MAX_BACKOFF = timedelta(hours=1)
 
 
 def poll(
@@ -51,12 +63,22 @@ def poll(
     store: Store,
     fetchers: Fetchers,
     now: datetime,
+    jitter: float = 0.0,
 ) -> PollReport:
+    """Poll once and write the outcome with the source's next poll time. `jitter` is a
+    draw from [0, 1) that spreads the schedule (0 keeps tests exact)."""
     try:
         status = store.source_status(source.name)
-        fetched = fetchers.fetch(source, status.state, now=now)
+        target = replace(source, url=status.moved_to) if status.moved_to else source
+        fetched = fetchers.fetch(target, status.state, now=now)
+        if fetched.is_gone:
+            return _gone(source, store, now, target.location)
+        _report_move(source, status, fetched)
         if not fetched.changed:
-            return _problems(store.apply(source, [], fetched.state, now), fetched.problems)
+            plan = _plan(source, status, fetched, now, jitter, new_posts=0)
+            return _problems(
+                store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
+            )
         posts, state, problems = _parse_all(source, fetched)
         entries = normalize(_keep(source, story, posts), source=source.name, now=now)
         entries = [sign(e) for e in entries]
@@ -64,32 +86,113 @@ def poll(
         known = store.known_for(source, entries, pages)
         decisions = decide(entries, known, now=now)
         deletions = find_deletions(decisions, known, pages)
-        report = store.apply(source, decisions, state, now, deletions)
+        fresh = sum(d.action in ("new", "duplicate") for d in decisions)
+        plan = _plan(source, status, fetched, now, jitter, new_posts=fresh)
+        report = store.apply(source, decisions, state, now, deletions, schedule=plan)
         return _problems(report, fetched.problems + problems)
+    except HostHeld as e:
+        return _held(source, store, e)
     except FetchError as e:
-        return _failed(source, store, now, e.reason, at_least=e.retry_after)
+        return _failed(source, store, now, e.reason, jitter, at_least=e.retry_after)
     except SourceError as e:
-        return _failed(source, store, now, e.reason)
+        return _failed(source, store, now, e.reason, jitter)
     except AggregatorError as e:
-        return _failed(source, store, now, str(e))
+        return _failed(source, store, now, str(e), jitter)
     except Exception as e:  # a bug in one parser must not stop the other sources
         log.exception("unexpected error polling %s", source.name)
-        return _failed(source, store, now, f"internal error: {type(e).__name__}: {e}")
+        return _failed(source, store, now, f"internal error: {type(e).__name__}: {e}", jitter)
 
 
 def preview(source: SourceSpec, *, fetchers: Fetchers, now: datetime) -> list[Entry]:
     """What the source would produce, without reading or writing the store."""
     fetched = fetchers.fetch(source, FetchState(), now=now)
+    if fetched.is_gone:
+        raise FetchError(source.name, f"HTTP 410 Gone from {source.location}")
     posts, _, problems = _parse_all(source, fetched)
     if problems:
         raise ParseError(source.name, "; ".join(problems))
     return normalize(posts, source=source.name, now=now)
 
 
+def ingest_pushed(
+    source: SourceSpec,
+    story: StorySpec,
+    body: bytes,
+    content_type: str | None,
+    *,
+    store: Store,
+    now: datetime,
+) -> PollReport:
+    """A body a WebSub hub pushed, taken through poll's path from parse on as if fetched
+    from the source's URL, and stored without touching validators or schedule: those
+    describe polling. A push that fails is reported, never recorded as the source's
+    failure, so it cannot put polling into backoff."""
+    document = Document(source.location, body, content_type, fetched_at=now)
+    try:
+        status = store.source_status(source.name)
+        posts, _, problems = _parse_all(source, Fetched((document,), status.state))
+        entries = normalize(_keep(source, story, posts), source=source.name, now=now)
+        entries = [sign(e) for e in entries]
+        pages = _pages_read_whole(source, posts)
+        known = store.known_for(source, entries, pages)
+        decisions = decide(entries, known, now=now)
+        deletions = find_deletions(decisions, known, pages)
+        report = store_pushed(store, source, decisions, deletions, now)
+        return _problems(report, problems)
+    except AggregatorError as e:
+        reason = e.reason if isinstance(e, SourceError) else str(e)
+        log.warning("pushed content not stored", extra={"source": source.name, "reason": reason})
+        return PollReport(source=source.name, error=reason)
+
+
 def retry_delay(interval: float, error_count: int) -> timedelta:
-    """Exponential backoff from the source's interval, capped, never giving up."""
-    delay = timedelta(seconds=interval * 2 ** min(max(error_count, 0), 16))
-    return min(delay, max(MAX_BACKOFF, timedelta(seconds=interval)))
+    """The backoff after `error_count` earlier errors, with the default bounds and no
+    jitter: doubling from the interval, held at an hour (or the interval if longer)."""
+    bounds = bounds_of(replace(_ANY_SOURCE, interval=interval))
+    return timedelta(seconds=backoff(bounds, error_count + 1))
+
+
+def _plan(
+    source: SourceSpec,
+    status: SourceStatus,
+    fetched: Fetched,
+    now: datetime,
+    jitter: float,
+    *,
+    new_posts: int,
+) -> ScheduleUpdate:
+    """The next poll after a success. Posts found by the first poll are the backlog,
+    not activity; signals of an unchanged document are those stored last time."""
+    signals = _signals(source, fetched) if fetched.changed else status.signals
+    published = new_posts if status.last_success_at is not None else 0
+    activity = Activity(published, status.last_new_at)
+    hints = Hints(max_age=fetched.max_age, signals=signals)
+    next_poll_ = next_poll(bounds_of(source), now, activity=activity, hints=hints, jitter=jitter)
+    moved = fetched.moved_to if fetched.moved_to != source.url else None
+    _log_next(source, next_poll_)
+    return ScheduleUpdate(next_poll_, signals, published=bool(published), moved_to=moved)
+
+
+def _log_next(source: SourceSpec, plan: NextPoll) -> None:
+    fields = {"source": source.name, "due_at": plan.due_at.isoformat(), "reason": plan.reason}
+    log.debug("next poll", extra={**fields, "interval": round(plan.interval, 1)})
+
+
+def _signals(source: SourceSpec, fetched: Fetched) -> PageSignals:
+    read = KINDS_BY_NAME[source.kind].signals
+    found = [read(d) for d in fetched.documents]
+    ttls = [s.ttl for s in found if s.ttl]
+    return PageSignals(
+        ttl=max(ttls, default=None),
+        skip_hours=frozenset().union(*(s.skip_hours for s in found)),
+        ended=any(s.ended for s in found),
+    )
+
+
+def _report_move(source: SourceSpec, status: SourceStatus, fetched: Fetched) -> None:
+    if fetched.moved_to and fetched.moved_to not in (source.url, status.moved_to):
+        fields = {"source": source.name, "old": source.url, "new": fetched.moved_to}
+        log.warning("source moved permanently, update your config", extra=fields)
 
 
 def _parse_all(
@@ -136,6 +239,7 @@ def _failed(
     store: Store,
     now: datetime,
     reason: str,
+    jitter: float,
     *,
     at_least: float | None = None,
 ) -> PollReport:
@@ -143,9 +247,32 @@ def _failed(
     asked for longer (Retry-After)."""
     try:
         status = store.source_status(source.name)
-        delay = retry_delay(source.interval, status.error_count)
-        retry_at = now + max(delay, timedelta(seconds=at_least or 0))
-        store.record_failure(source, reason, now, retry_at)
+        hints = Hints(retry_after=at_least)
+        errors = status.error_count + 1
+        plan = next_poll(bounds_of(source), now, hints=hints, error_count=errors, jitter=jitter)
+        _log_next(source, plan)
+        store.record_failure(source, reason, now, plan.due_at, why=plan.reason)
     except AggregatorError as e:
         log.error("could not record failure", extra={"source": source.name, "reason": str(e)})
     return PollReport(source=source.name, error=reason)
+
+
+def _gone(source: SourceSpec, store: Store, now: datetime, location: str) -> PollReport:
+    """410 Gone: stop polling and say so; editing the source in the config revives it."""
+    reason = f"HTTP 410 Gone from {location}: polling stopped until the source is edited"
+    log.error("source is gone", extra={"source": source.name, "url": location})
+    try:
+        store.record_failure(source, reason, now, None, why="gone", stopped=True)
+    except AggregatorError as e:
+        log.error("could not record failure", extra={"source": source.name, "reason": str(e)})
+    return PollReport(source=source.name, error=reason)
+
+
+def _held(source: SourceSpec, store: Store, held: HostHeld) -> PollReport:
+    """The host asked every client to wait: move the poll, count no error."""
+    log.info("host holds polls back", extra={"source": source.name, "reason": held.reason})
+    try:
+        store.release(source.name, due_at=held.until, reason=held.reason)
+    except AggregatorError as e:
+        log.error("could not move the poll", extra={"source": source.name, "reason": str(e)})
+    return PollReport(source=source.name, not_modified=True)

@@ -5,24 +5,58 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
+from typing import Literal
 
 import uvicorn
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 
 from aggregator.config import LiveSettings, Settings
+from aggregator.errors import ConfigError
 from aggregator.export import OutputWriter
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
+from aggregator.hub_ping import HubPing
 from aggregator.sources import Fetchers
 from aggregator.store import Store, open_store
-from aggregator.web import create_app
-from aggregator.worker import Worker
+from aggregator.store.database import create_store_engine
+from aggregator.store.hosts import PostgresHosts
+from aggregator.store.notify import StoryChanges, listener_for
+from aggregator.subscriber import Subscriber
+from aggregator.web import STREAM_RECHECK_SECONDS, Live, create_app
+from aggregator.worker import CONFIG_CHECK_SECONDS, LEASE_SECONDS, Worker
 
 log = logging.getLogger("aggregator.service")
+Role = Literal["run", "web", "worker"]
+ROLES: tuple[Role, ...] = ("run", "web", "worker")
+HEARTBEAT_SECONDS = 10.0
+# A poll must end inside its lease, or a second worker could claim the source while it
+# still runs. Its worst case, in fetch deadlines T: waiting for a host slot (<= T),
+# connecting and the response headers (<= T each), the body (stopped at the deadline,
+# one more read late at most), then parse and write. So T is at most a fifth of the
+# lease, and the shortest lease allowed gives T one second.
+LEASE_PARTS = 5
+MIN_LEASE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """Command-line choices of one process: where a web node listens (default: the
+    config's), how often idle streams re-read the store, the worker's heartbeat file,
+    how long a worker's claim on a source lasts."""
+
+    host: str | None = None
+    port: int | None = None
+    stream_recheck: float = STREAM_RECHECK_SECONDS
+    heartbeat: Path | None = None
+    lease: float = LEASE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -31,54 +65,196 @@ class Parts:
     fetchers: Fetchers
 
 
+def fetch_limits(lease: float = LEASE_SECONDS) -> FetchLimits:
+    """The fetch limits whose deadline fits a poll inside a lease of `lease` seconds."""
+    if lease < MIN_LEASE_SECONDS:
+        raise ValueError(f"a lease must be at least {MIN_LEASE_SECONDS:g}s")
+    base = FetchLimits()
+    total = min(base.total_timeout, lease / LEASE_PARTS)
+    return replace(base, total_timeout=total, connect_timeout=min(base.connect_timeout, total))
+
+
 @contextmanager
-def http_fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
+def http_fetchers(
+    limits: FetchLimits | None = None, engine: Engine | None = None
+) -> Iterator[Fetchers]:
+    """Fetchers with one HTTP client; on a PostgreSQL `engine`, per-host politeness
+    holds across every process using that database."""
+    limits = limits or FetchLimits()
+    shared = None
+    if engine is not None and engine.dialect.name == "postgresql":
+        shared = PostgresHosts(engine, limits.per_host, limits.host_gap, limits.total_timeout)
     client = make_client(limits)
     try:
-        yield Fetchers(client, limits)
+        yield Fetchers(client, limits, shared)
     finally:
         client.close()
 
 
 @contextmanager
-def built(settings: Settings) -> Iterator[Parts]:
+def built(
+    settings: Settings, *, sync_sources: bool = True, limits: FetchLimits | None = None
+) -> Iterator[Parts]:
     """Open the store (migrating it) and an HTTP client; close both on exit."""
     store = open_store(settings.service.database_url)
     try:
-        store.sync_sources(settings.sources)
-        with http_fetchers() as fetchers:
+        if sync_sources:
+            store.sync_sources(settings.sources)
+        with http_fetchers(limits, store.engine) as fetchers:
             yield Parts(store, fetchers)
     finally:
         store.engine.dispose()
 
 
-def run(live: LiveSettings) -> int:
-    """Poll on schedule and serve the feeds until SIGINT or SIGTERM."""
+def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = None) -> int:
+    """Serve the feeds (roles run and web) and poll on schedule (roles run and worker),
+    until SIGINT or SIGTERM. `web` never polls; `worker` never opens a port."""
+    options = options or RoleOptions()
     settings = live.current
-    with built(settings) as parts:
-        writer = OutputWriter(parts.store, live)
-        worker = Worker(live, parts.store, parts.fetchers, on_change=writer)
-        app = create_app(parts.store, live)
-        config = uvicorn.Config(
-            app,
-            host=settings.service.host,
-            port=settings.service.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=3,
-        )
-        server = uvicorn.Server(config)
-        worker.start()
-        for story in settings.stories:
-            writer(story.id)
-        _announce(settings)
+    # Only what polls keeps the sources table in step with the config.
+    limits = fetch_limits(options.lease)
+    with built(settings, sync_sources=role != "web", limits=limits) as parts:
+        streams = _streams(settings, role, options)
+        worker = None if role == "web" else _worker(live, parts, streams.changes, options)
+        if worker is not None:
+            worker.start()
+        reloads = _ConfigFollower(live) if worker is None else None
         try:
-            with _stop_signals_end_cleanly():
-                server.run()
+            if role == "worker":
+                _announce_worker(settings)
+                _wait_for_stop(parts.store, options.heartbeat)
+                return 0
+            return _serve(live, parts.store, streams, role, options)
         finally:
-            worker.shutdown()
+            if worker is not None:
+                worker.shutdown()
+            if reloads is not None:
+                reloads.stop()
+            if streams.listener is not None:
+                streams.listener.stop()
+
+
+def _streams(settings: Settings, role: Role, options: RoleOptions) -> Live:
+    changes = StoryChanges()
+    listener = None
+    if role != "worker":
+        listener = listener_for(settings.service.database_url, changes.changed)
+    if listener is not None:
+        listener.start()
+    return Live(changes, listener, role, options.stream_recheck)
+
+
+def _worker(
+    live: LiveSettings, parts: Parts, changes: StoryChanges, options: RoleOptions
+) -> Worker:
+    writer = OutputWriter(parts.store, live)
+    client, limits = parts.fetchers.client, parts.fetchers.limits
+    ping = HubPing(live, client, limits)
+
+    def on_change(story: str) -> None:
+        changes.changed(story)
+        writer(story)
+        ping(story)
+
+    for story in live.current.stories:
+        writer(story.id)
+    subscriber = Subscriber(live, parts.store, client, limits, fetchers=parts.fetchers)
+    return Worker(
+        live,
+        parts.store,
+        parts.fetchers,
+        on_change=on_change,
+        subscriber=subscriber,
+        lease_seconds=options.lease,
+    )
+
+
+def _serve(live: LiveSettings, store: Store, streams: Live, role: Role, opts: RoleOptions) -> int:
+    settings = live.current
+    config = uvicorn.Config(
+        create_app(store, live, streams),
+        host=opts.host or settings.service.host,
+        port=opts.port or settings.service.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
+    _announce(settings, role, f"{config.host}:{config.port}")
+    with _stop_signals_end_cleanly():
+        server.run()
     return 0 if server.started else 1
+
+
+class _ConfigFollower:
+    """Re-reads a web node's config when the file changes (in `run` the worker does)."""
+
+    def __init__(self, live: LiveSettings) -> None:
+        self.live = live
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="aggregator-config")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(CONFIG_CHECK_SECONDS):
+            try:
+                if self.live.reload_if_changed() is not None:
+                    log.info("config reloaded")
+            except ConfigError as e:
+                log.error(
+                    "config not reloaded, keeping the last good one", extra={"reason": str(e)}
+                )
+
+
+def _wait_for_stop(store: Store, heartbeat: Path | None) -> None:
+    """Block until SIGINT or SIGTERM; meanwhile touch `heartbeat` while the store answers."""
+    stop = threading.Event()
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            if heartbeat is not None and store.ping():
+                write_heartbeat(heartbeat)
+            if stop.wait(HEARTBEAT_SECONDS):
+                return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def write_heartbeat(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n", encoding="utf-8")
+
+
+def check_health(settings: Settings, heartbeat: Path | None, max_age: float) -> list[str]:
+    """Problems that make this node unhealthy: the store does not answer, or the
+    worker's heartbeat file is missing or older than `max_age` seconds."""
+    problems = []
+    store = Store(create_store_engine(settings.service.database_url))
+    try:
+        if not store.ping():
+            problems.append(f"store unreachable: {safe_url(settings.service.database_url)}")
+    finally:
+        store.engine.dispose()
+    if heartbeat is not None:
+        try:
+            age = time.time() - heartbeat.stat().st_mtime
+        except OSError:
+            problems.append(f"no heartbeat file {heartbeat}")
+        else:
+            if age > max_age:
+                problems.append(f"heartbeat {heartbeat} is {age:.0f}s old (limit {max_age:g}s)")
+    return problems
 
 
 @contextmanager
@@ -98,9 +274,10 @@ def _stop_signals_end_cleanly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _announce(settings: Settings) -> None:
+def _announce(settings: Settings, role: Role, listening: str) -> None:
     base = settings.service.public_url
-    lines = [f"aggregator is serving {base}/ (store: {safe_url(settings.service.database_url)})"]
+    store = safe_url(settings.service.database_url)
+    lines = [f"aggregator {role} is serving {base}/ on {listening} (store: {store})"]
     for story in settings.stories:
         lines.append(f"  {story.title}")
         lines.append(f"    subscribe (Atom):      {base}/stories/{story.id}.atom")
@@ -108,6 +285,12 @@ def _announce(settings: Settings) -> None:
         lines.append(f"    live stream (SSE):     {base}/stories/{story.id}/events")
         lines.append(f"    read in a browser:     {base}/stories/{story.id}")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _announce_worker(settings: Settings) -> None:
+    store = safe_url(settings.service.database_url)
+    count = len(settings.sources)
+    print(f"aggregator worker is polling {count} source(s) (store: {store})", file=sys.stderr)
 
 
 def safe_url(database_url: str) -> str:

@@ -10,6 +10,7 @@ shingle sets of the two texts.
     sign(entry)          Entry -> Entry with `signature` and `bands` filled in
     compare(a, b)        real Jaccard and containment of two copies' shingle sets
     judge(...)           length-, time- and figure-aware verdict -> Verdict or None
+    band_day(published)  the day of the index a copy's band keys are kept under
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from datasketch import MinHash
@@ -60,6 +61,11 @@ MAX_CHANGED_FIGURES = 1
 # Stored copies verified per entry, most shared bands first: bounds the work that a band
 # shared by a story's boilerplate could cause.
 MAX_CANDIDATES = 50
+# The band index is kept per UTC day of publication: copies more than MAX_GAP apart are
+# never one update, so an entry looks only in the days within MAX_GAP of its own, and a
+# poll writes into its own day's part of the index, whatever the store's size.
+BAND_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _WORD = re.compile(r"\w+")
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
@@ -125,6 +131,16 @@ def band_keys(signature: bytes) -> tuple[int, ...]:
         digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return tuple(keys)
+
+
+def band_day(published: datetime) -> int:
+    """Days since 1970-01-01 UTC: the part of the band index a copy published then is in."""
+    return (published - _EPOCH) // BAND_DAY
+
+
+def band_days_near(published: datetime) -> range:
+    """The days of the index that hold every copy within MAX_GAP of `published`."""
+    return range(band_day(published - MAX_GAP), band_day(published + MAX_GAP) + 1)
 
 
 def estimate(a: bytes, b: bytes) -> float:

@@ -5,19 +5,22 @@ Adding a kind is one parser module and one line in KINDS_BY_NAME.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
+from aggregator.errors import FetchError
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.http import fetch_http
 from aggregator.fetch.limits import FetchLimits
-from aggregator.fetch.politeness import HostGate
+from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts
 from aggregator.parse.article import parse_article
 from aggregator.parse.feed import parse_feed
 from aggregator.parse.liveblog import split_liveblog
+from aggregator.parse.signals import Signals, feed_signals, live_signals, no_signals
 from aggregator.types import Document, Fetched, FetchState, Kind, ParseContext, Post, SourceSpec
 
 Parser = Callable[[Document, ParseContext], list[Post]]
@@ -32,25 +35,66 @@ class KindInfo:
     # down or re-keyed by a correction; a feed is a sliding window, where a missing item
     # proves nothing and only items named by key need looking up.
     reads_whole_pages: bool
+    # What a document says about when to poll again (RSS ttl, coverage ended...).
+    signals: Signals = no_signals
 
 
 KINDS_BY_NAME: dict[Kind, KindInfo] = {
-    "feed": KindInfo(parse_feed, filtered_by_keywords=True, reads_whole_pages=False),
-    "liveblog": KindInfo(split_liveblog, filtered_by_keywords=False, reads_whole_pages=True),
+    "feed": KindInfo(
+        parse_feed, filtered_by_keywords=True, reads_whole_pages=False, signals=feed_signals
+    ),
+    "liveblog": KindInfo(
+        split_liveblog, filtered_by_keywords=False, reads_whole_pages=True, signals=live_signals
+    ),
     "article": KindInfo(parse_article, filtered_by_keywords=False, reads_whole_pages=True),
 }
 
 
 class Fetchers:
-    """Fetches any source: http(s) URLs with one shared client, local paths from disk."""
+    """Fetches any source: http(s) URLs with one shared client, local paths from disk.
+    With a `shared` gate (several workers on PostgreSQL), its per-host limits hold
+    across processes too; this process's own gate then leaves the gap to it."""
 
-    def __init__(self, client: httpx.Client, limits: FetchLimits) -> None:
+    def __init__(
+        self, client: httpx.Client, limits: FetchLimits, shared: SharedHosts | None = None
+    ) -> None:
         self.client = client
         self.limits = limits
-        self.hosts = HostGate(limits.per_host, limits.host_gap)
+        self.shared = shared
+        self.hosts = HostGate(limits.per_host, 0.0 if shared else limits.host_gap)
 
     def fetch(self, source: SourceSpec, state: FetchState, *, now: datetime) -> Fetched:
-        if source.url:
-            with self.hosts.slot(source.url):
+        """Fetch the source; a Retry-After from its host holds back the host's others."""
+        if not source.url:
+            return fetch_files(source, state, now=now, limits=self.limits)
+        try:
+            with self.turn(source.name, source.url, now):
                 return fetch_http(self.client, source, state, now=now, limits=self.limits)
-        return fetch_files(source, state, now=now, limits=self.limits)
+        except FetchError as e:
+            if e.retry_after and not isinstance(e, HostHeld):
+                self._hold(source.url, now + timedelta(seconds=e.retry_after))
+            raise
+
+    @contextmanager
+    def turn(self, source: str, url: str, now: datetime) -> Iterator[None]:
+        """One request's turn at its host, for any request to it: this process's slot
+        and gap, and the workers' shared ones. Raises HostHeld while the host asked us
+        to wait (Retry-After)."""
+        self.hosts.check(source, url, now)
+        if self.shared is not None:
+            self.shared.check(source, url, now)
+        with self.hosts.slot(url), self._shared_slot(source, url, now):
+            yield
+
+    @contextmanager
+    def _shared_slot(self, source: str, url: str, now: datetime) -> Iterator[None]:
+        if self.shared is None:
+            yield
+            return
+        with self.shared.slot(source, url, now):
+            yield
+
+    def _hold(self, url: str, until: datetime) -> None:
+        self.hosts.hold(url, until)
+        if self.shared is not None:
+            self.shared.hold(url, until)

@@ -47,6 +47,9 @@ class SourceSpec:
     interval: float
     timezone: str
     abbreviations: Mapping[str, str] = field(default_factory=dict)
+    # Bounds of the adaptive schedule (aggregator.schedule); None: derived from `interval`.
+    min_interval: float | None = None
+    max_interval: float | None = None
 
     @property
     def location(self) -> str:
@@ -90,10 +93,51 @@ class Fetched:
     documents: tuple[Document, ...]
     state: FetchState
     problems: tuple[str, ...] = ()
+    # What the server said about polling: seconds the response stays fresh (RFC 9111
+    # §4.2.1), the target of a permanent redirect (301/308), and the HTTP status.
+    max_age: float | None = None
+    moved_to: str | None = None
+    status: int | None = None
 
     @property
     def changed(self) -> bool:
         return bool(self.documents)
+
+    @property
+    def is_gone(self) -> bool:
+        """410 Gone (RFC 9110 §15.5.11): the resource will not come back."""
+        return self.status == 410
+
+
+@dataclass(frozen=True)
+class PageSignals:
+    """What a document says about when to look again: RSS `<ttl>` (in seconds here),
+    `<skipHours>` (UTC hours, RSS 2.0), and whether a live page says its coverage ended."""
+
+    ttl: float | None = None
+    skip_hours: frozenset[int] = frozenset()
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class NextPoll:
+    """When to poll a source again, at what interval, and why (a short human reason)."""
+
+    due_at: datetime
+    interval: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScheduleUpdate:
+    """The schedule a successful poll writes with its entries, in the same transaction.
+    `moved_to` is the URL a permanent redirect points to; `published` tells whether the
+    poll found new posts (the source's activity)."""
+
+    next: NextPoll
+    signals: PageSignals = PageSignals()
+    published: bool = False
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """HTTP routes: read the store, render with publish/, answer conditional requests.
 
     GET /                          the stories
-    GET /healthz                   store reachable? when did each source last succeed?
+    GET /healthz                   role, store reachable? when did each source last succeed?
     GET /stories/{id}.atom         Atom 1.0 (RFC 4287)
     GET /stories/{id}.json         JSON Feed 1.1
     GET /stories/{id}/events       Server-Sent Events: new and updated entries
@@ -13,8 +13,9 @@ so request/response models and OpenAPI would add weight without use.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -32,21 +33,36 @@ from aggregator.publish.feeds import render_feed
 from aggregator.publish.page import render_index, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
+from aggregator.rendered import RenderCache, Rendered, Renderer, etag_of
 from aggregator.store import Store
+from aggregator.store.notify import Listener, StoryChanges
 from aggregator.types import StorySpec, StoryView
+from aggregator.websub_callback import websub_routes
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSONFEED_TYPE = "application/feed+json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-STREAM_POLL_SECONDS = 0.5
+# An idle stream re-reads the store this often even without a "story changed" signal,
+# so a lost notification delays an event and never loses it.
+STREAM_RECHECK_SECONDS = 5.0
 STREAM_PING_SECONDS = 15.0
 STREAM_BACKLOG = 50
-Renderer = Callable[[StoryView, str], bytes]
 
 
-def create_app(store: Store, live: LiveSettings) -> Starlette:
+@dataclass(frozen=True)
+class Live:
+    """How event streams learn of changes: the process's signal, and the PostgreSQL
+    listener feeding it (None on SQLite, where the worker in this process feeds it)."""
+
+    changes: StoryChanges = field(default_factory=StoryChanges)
+    listener: Listener | None = None
+    role: str = "run"
+    recheck_seconds: float = STREAM_RECHECK_SECONDS
+
+
+def create_app(store: Store, live: LiveSettings, streams: Live | None = None) -> Starlette:
     """The one app factory, for the service and for tests alike."""
-    site = _Site(store, live)
+    site = _Site(store, live, streams or Live())
     routes = [
         Route("/", site.index),
         Route("/healthz", site.health),
@@ -55,13 +71,16 @@ def create_app(store: Store, live: LiveSettings) -> Starlette:
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
     ]
+    routes += websub_routes(store, live, on_change=site.streams.changes.changed)
     return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
 
 
 class _Site:
-    def __init__(self, store: Store, live: LiveSettings) -> None:
+    def __init__(self, store: Store, live: LiveSettings, streams: Live) -> None:
         self.store = store
         self.live = live
+        self.streams = streams
+        self.rendered = RenderCache(store)
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -73,15 +92,17 @@ class _Site:
         counts = await anyio.to_thread.run_sync(self.store.entry_counts)
         stories = [(s, counts.get(s.id, 0)) for s in self.live.current.stories]
         body = render_index(stories, base_url=self.url("")).encode()
-        return _conditional(request, body, HTML_TYPE, None)
+        return _conditional(request, Rendered(body, etag_of(body), None), HTML_TYPE)
 
     async def health(self, request: Request) -> Response:
         settings = self.live.current
         names = [s.name for s in settings.sources]
+        node = {"role": self.streams.role, "notifications": self._notifications()}
         try:
             rows = await anyio.to_thread.run_sync(self.store.source_health, names)
         except StoreError as e:
-            return JSONResponse({"ok": False, "store": "unreachable", "error": str(e)}, 503)
+            failed = {"ok": False, **node, "store": "unreachable", "error": str(e)}
+            return JSONResponse(failed, 503)
         sources = [
             {
                 "name": r.name,
@@ -90,10 +111,21 @@ class _Site:
                 "last_attempt_at": _rfc3339(r.last_attempt_at),
                 "last_error": r.last_error,
                 "error_count": r.error_count,
+                "next_attempt_at": _rfc3339(r.next_attempt_at),
+                "interval_seconds": r.interval,
+                "schedule_reason": r.schedule_reason,
+                "stopped_reason": r.stopped_reason,
+                "moved_to": r.moved_to,
             }
             for r in rows
         ]
-        return JSONResponse({"ok": True, "store": "reachable", "sources": sources})
+        return JSONResponse({"ok": True, **node, "store": "reachable", "sources": sources})
+
+    def _notifications(self) -> str:
+        listener = self.streams.listener
+        if listener is None:
+            return "in-process"
+        return "listening" if listener.listening else "reconnecting"
 
     async def atom(self, request: Request) -> Response:
         return await self._document(request, ATOM_TYPE, self._atom)
@@ -108,9 +140,11 @@ class _Site:
         story = self.story(request)
         if story is None:
             return _not_found(request)
-        view = await anyio.to_thread.run_sync(self.store.story_view, story)
-        body = render(view, self.url(f"/stories/{story.id}"))
-        return _conditional(request, body, media_type, view.updated)
+        base = self.url(f"/stories/{story.id}")
+        rendered = await anyio.to_thread.run_sync(
+            self.rendered.get, story, media_type, base, render
+        )
+        return _conditional(request, rendered, media_type)
 
     @staticmethod
     def _atom(view: StoryView, base: str) -> bytes:
@@ -140,23 +174,51 @@ class _Site:
         )
 
     async def _stream(self, story_id: str, after: int) -> AsyncIterator[str]:
-        """Every event after `after`, read from the store, so a separate poller process
-        and a reconnecting client (Last-Event-ID) both see exactly what they missed."""
+        """Every event after `after`, read from the store, so a worker in another
+        process and a reconnecting client (Last-Event-ID) both see exactly what they
+        missed. Between reads it waits for the story's change signal, or the re-check."""
         yield format_retry(2000)
-        idle = 0.0
+        idle = _Idle(self.streams.recheck_seconds)
         while True:
+            token = self.streams.changes.token(story_id)
             batch = await anyio.to_thread.run_sync(self.store.events_after, story_id, after)
+            idle.read()
             for event in batch:
                 yield format_event(event)
                 after = event.id
             if batch:
-                idle = 0.0
+                idle.sent()
                 continue
-            await anyio.sleep(STREAM_POLL_SECONDS)
-            idle += STREAM_POLL_SECONDS
-            if idle >= STREAM_PING_SECONDS:
-                yield format_comment("ping")
-                idle = 0.0
+            while not await self.streams.changes.wait(token, idle.until_next()):
+                if idle.ping_due():
+                    yield format_comment("ping")
+                    idle.sent()
+                if idle.recheck_due():
+                    break
+
+
+class _Idle:
+    """When an idle stream sends its keep-alive comment and re-reads the store anyway."""
+
+    def __init__(self, recheck_seconds: float) -> None:
+        self.recheck_seconds = recheck_seconds
+        self.last_read = self.last_sent = time.monotonic()
+
+    def read(self) -> None:
+        self.last_read = time.monotonic()
+
+    def sent(self) -> None:
+        self.last_sent = time.monotonic()
+
+    def until_next(self) -> float:
+        due = min(self.last_read + self.recheck_seconds, self.last_sent + STREAM_PING_SECONDS)
+        return max(0.0, due - time.monotonic())
+
+    def ping_due(self) -> bool:
+        return time.monotonic() - self.last_sent >= STREAM_PING_SECONDS
+
+    def recheck_due(self) -> bool:
+        return time.monotonic() - self.last_read >= self.recheck_seconds
 
 
 def _last_event_id(request: Request) -> int | None:
@@ -166,21 +228,19 @@ def _last_event_id(request: Request) -> int | None:
     return int(raw.strip())
 
 
-def _conditional(
-    request: Request, body: bytes, media_type: str, modified: datetime | None
-) -> Response:
+def _conditional(request: Request, rendered: Rendered, media_type: str) -> Response:
     """200 with validators, or 304 when the client's copy is current (RFC 9110 §13)."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": rendered.etag, "Cache-Control": "no-cache"}
+    modified = rendered.modified
     if modified is not None:
         headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        if etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        if rendered.etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
             return Response(status_code=304, headers=headers)
     elif modified is not None and _not_modified_since(request, modified):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(rendered.body, media_type=media_type, headers=headers)
 
 
 def _not_modified_since(request: Request, modified: datetime) -> bool:

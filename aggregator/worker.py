@@ -1,17 +1,28 @@
-"""The scheduler: one APScheduler job per source, plus a watcher on the config file.
+"""The scheduler: one APScheduler job that ticks every second and claims due sources
+from the store, plus a watcher on the config file.
 
-Each job runs on its source's interval with a little jitter; APScheduler never starts a
-second run of a job while one is running (max_instances=1) and folds missed runs into
-one (coalesce). A source in backoff after errors skips runs until its retry time.
-Local files are also watched: a saved change polls its source at once, outside the
-schedule, serialised with the scheduled runs by a per-source lock.
+    tick        every TICK_SECONDS (APScheduler is the clock)
+    | claim     store.claim_due: sources whose next_attempt_at has come and that no
+                live lease holds, leased to this worker for LEASE_SECONDS
+    | poll      on a bounded thread pool; the poll's own transaction writes the next
+                due time (aggregator.schedule) and ends the lease
+
+The schedule lives in the store, so a restart resumes it and several workers can share
+the sources: a worker that dies leaves leases that run out, and the sources are
+claimable again. Local files are also watched: a saved change polls its source at once,
+once this worker holds its lease, so no two workers ever poll one source together.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import socket
 import threading
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,11 +33,22 @@ from aggregator.errors import AggregatorError, ConfigError
 from aggregator.pipeline import poll
 from aggregator.sources import Fetchers
 from aggregator.store import Store
+from aggregator.subscriber import Subscriber
 from aggregator.types import PollReport, SourceSpec
 from aggregator.watch import FileWatcher
 
 log = logging.getLogger("aggregator.worker")
 CONFIG_CHECK_SECONDS = 2.0
+WEBSUB_CHECK_SECONDS = 60.0
+TICK_SECONDS = 1.0
+# Longer than any one poll may take (slot wait + fetch deadline + parse + write), so a
+# live worker's lease never runs out under it; service.fetch_limits fits the fetch
+# deadline to a shorter lease (`--lease`).
+LEASE_SECONDS = 300.0
+POLL_THREADS = 8
+# A saved file waits this long at most for a running poll of its source to end.
+CLAIM_RETRY_SECONDS = 0.25
+CLAIM_ATTEMPTS = 240
 OnChange = Callable[[str], None]
 
 
@@ -42,53 +64,100 @@ class Worker:
         fetchers: Fetchers,
         *,
         on_change: OnChange | None = None,
+        threads: int = POLL_THREADS,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+        subscriber: Subscriber | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.live = live
         self.store = store
         self.fetchers = fetchers
         self.on_change = on_change
+        self.threads = threads
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.random = rng or random.Random()
+        self.subscriber = subscriber
+        self.lease_seconds = lease_seconds
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.watcher = FileWatcher(self._file_changed)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll")
         self._specs: dict[str, SourceSpec] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._busy: set[str] = set()
+        self._guard = threading.Lock()
+        self._stopping = threading.Event()
+        self._claiming = threading.Lock()
 
     def start(self) -> None:
-        self.store.sync_sources(self.live.current.sources)
-        for spec in self.live.current.sources:
-            self._add_job(spec)
-        self.scheduler.add_job(
-            self.check_config,
-            IntervalTrigger(seconds=CONFIG_CHECK_SECONDS),
-            id="__config__",
-            max_instances=1,
-            coalesce=True,
-        )
+        self.apply_settings(self.live.current)
+        for job_id, job, seconds in (
+            ("__tick__", self.tick, TICK_SECONDS),
+            ("__config__", self.check_config, CONFIG_CHECK_SECONDS),
+            ("__websub__", self.tend_subscriptions, WEBSUB_CHECK_SECONDS),
+        ):
+            self.scheduler.add_job(
+                job, IntervalTrigger(seconds=seconds), id=job_id, max_instances=1, coalesce=True
+            )
         self.scheduler.start()
         self._watch_files()
-        log.info("scheduler started", extra={"sources": len(self._specs)})
+        log.info("scheduler started", extra={"sources": len(self._specs), "owner": self.owner})
 
     def shutdown(self) -> None:
+        self._stopping.set()
         self.watcher.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
             log.info("scheduler stopped")
+        self._pool.shutdown(wait=True)
 
-    def poll_source(self, name: str, *, despite_backoff: bool = False) -> PollReport | None:
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Claim the due sources this worker has threads for and start their polls.
+        Called each second and whenever a poll ends; one claim at a time, so the
+        claims never outnumber the free threads."""
+        with self._claiming:
+            claimed = self._claim(now or utcnow(), self._free_threads())
+            for name in claimed:
+                with self._guard:
+                    self._busy.add(name)
+                self._pool.submit(self._poll_claimed, name, None)
+        return claimed
+
+    def poll_due(self, now: datetime) -> list[PollReport]:
+        """Claim and poll every source due at `now`, one by one in this thread."""
+        claimed = self._claim(now, len(self._specs) or 1)
+        return [r for r in (self._poll_claimed(name, now) for name in claimed) if r]
+
+    def poll_source(self, name: str, *, now: datetime | None = None) -> PollReport | None:
+        """Poll one configured source now, whatever its schedule (None if unknown)."""
         spec = self._specs.get(name)
-        settings = self.live.current
-        story = settings.story(spec.story) if spec else None
+        story = self.live.current.story(spec.story) if spec else None
         if spec is None or story is None:
             return None
         with self._locks.setdefault(name, threading.Lock()):
-            now = utcnow()
-            status = self.store.source_status(name)
-            if status.next_attempt_at and status.next_attempt_at > now and not despite_backoff:
-                return None
-            report = poll(spec, story, store=self.store, fetchers=self.fetchers, now=now)
+            jitter = self.random.random()
+            at = now or utcnow()
+            report = poll(
+                spec, story, store=self.store, fetchers=self.fetchers, now=at, jitter=jitter
+            )
         _log_report(report)
+        if self.subscriber is not None:
+            self.subscriber.after_poll(spec, report, at)
         if (report.new or report.updated or report.deleted) and self.on_change:
             self.on_change(spec.story)
         return report
+
+    def tend_subscriptions(self, now: datetime | None = None) -> None:
+        """WebSub: renew leases before they end; re-subscribe where the hub went quiet
+        (those sources are polled on their schedule all along)."""
+        if self.subscriber is None:
+            return
+        at = now or utcnow()
+        try:
+            self.subscriber.renew_due(at)
+            self.subscriber.quiet(at)
+        except AggregatorError as e:
+            log.error("could not tend websub subscriptions", extra={"reason": str(e)})
 
     def check_config(self) -> None:
         try:
@@ -100,7 +169,8 @@ class Worker:
             self.apply_settings(fresh)
 
     def apply_settings(self, settings: Settings) -> None:
-        """Add, remove and reschedule jobs so they match `settings.sources`."""
+        """Record the sources in the store: new and edited ones become due at once,
+        removed ones stop being claimed."""
         try:
             self.store.sync_sources(settings.sources)
         except AggregatorError as e:
@@ -108,43 +178,62 @@ class Worker:
             return
         wanted = {s.name: s for s in settings.sources}
         for name in sorted(set(self._specs) - set(wanted)):
-            self.scheduler.remove_job(name)
-            del self._specs[name]
             log.info("source removed", extra={"source": name})
+            if self.subscriber is not None:
+                self.subscriber.unsubscribe(name, utcnow())
         for name, spec in wanted.items():
             old = self._specs.get(name)
-            if old == spec:
-                continue
-            if old is not None:
-                self.scheduler.remove_job(name)
-            self._add_job(spec)
-            log.info("source changed" if old else "source added", extra={"source": name})
+            if old != spec:
+                log.info("source changed" if old else "source added", extra={"source": name})
+        self._specs = wanted
         if self.scheduler.running:
             self._watch_files()
 
-    def _file_changed(self, name: str) -> None:
+    def _claim(self, now: datetime, limit: int) -> list[str]:
         try:
-            self.poll_source(name, despite_backoff=True)
+            return self.store.claim_due(now, self.owner, self.lease_seconds, limit)
+        except AggregatorError as e:
+            log.error("could not claim due sources", extra={"reason": str(e)})
+            return []
+
+    def _free_threads(self) -> int:
+        with self._guard:
+            return self.threads - len(self._busy)
+
+    def _poll_claimed(self, name: str, now: datetime | None) -> PollReport | None:
+        try:
+            report = self.poll_source(name, now=now)
+            if report is None:  # not in this worker's config: leave it to another
+                self.store.release(name, owner=self.owner)
+            return report
+        except AggregatorError as e:
+            log.error("scheduled poll failed", extra={"source": name, "reason": str(e)})
+            return None
+        except Exception:  # a pool thread's exception would otherwise vanish unseen
+            log.exception("scheduled poll crashed", extra={"source": name})
+            return None
+        finally:
+            with self._guard:
+                self._busy.discard(name)
+            if now is None and self.scheduler.running and not self._stopping.is_set():
+                self.tick()  # a thread is free: claim the next due source without waiting
+
+    def _file_changed(self, name: str) -> None:
+        """Poll a saved file's source at once, once its lease is ours: a poll already
+        running (here or in another worker) may have read the file before the save."""
+        try:
+            for _ in range(CLAIM_ATTEMPTS):
+                if self.store.claim(name, utcnow(), self.owner, self.lease_seconds):
+                    self._poll_claimed(name, None)
+                    return
+                if self._stopping.wait(CLAIM_RETRY_SECONDS):
+                    return
+            log.warning("file changed but its source stayed busy", extra={"source": name})
         except AggregatorError as e:
             log.error("poll after file change failed", extra={"source": name, "reason": str(e)})
 
     def _watch_files(self) -> None:
         self.watcher.follow({s.name: s.path for s in self._specs.values() if s.path})
-
-    def _add_job(self, spec: SourceSpec) -> None:
-        self._specs[spec.name] = spec
-        self.scheduler.add_job(
-            self.poll_source,
-            IntervalTrigger(seconds=spec.interval, jitter=min(spec.interval * 0.1, 30)),
-            args=(spec.name,),
-            id=spec.name,
-            name=f"poll {spec.name}",
-            next_run_time=utcnow(),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            replace_existing=True,
-        )
 
 
 def _log_report(report: PollReport) -> None:

@@ -14,53 +14,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from corpus import write
+from report import cycles_section
+from serve import nginx
 
 HERE = Path(__file__).resolve().parent
 READER_VENV = HERE / ".venv-reader"
 PHASES = ("cold", "warm", "tick")
-NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; default_type application/xml;
-  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }} }}
-"""
+CYCLE_TIMEOUT = 3600.0
+Run = dict[str, dict[str, dict[str, float]]]  # engine -> phase -> seconds, new, peak_bytes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def nginx(root: Path) -> Iterator[str]:
-    """Serve `root` with nginx on a free loopback port; stop it on exit."""
-    folder = Path(tempfile.mkdtemp(prefix="aggbench-nginx-"))
-    port = free_port()
-    conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=folder, port=port, root=root))
-    process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(folder)])
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+class CycleFailed(RuntimeError):
+    """A cycle errored, stored nothing where it should have, or ran out of time."""
 
 
 def reader_python() -> str:
@@ -75,96 +46,67 @@ def reader_python() -> str:
     return str(python)
 
 
-def cycle(command: list[str], expect_new: bool) -> dict[str, float]:
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+def cycle(command: list[str], expect_new: bool, timeout: float) -> dict[str, float]:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise CycleFailed(f"{command[1]} took over {timeout:.0f} s (killed)") from e
+    if done.returncode:
+        raise CycleFailed(f"{command[1]} exited {done.returncode}: {done.stderr[-500:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     if result.get("errors") or (expect_new and not result["new"]):
-        raise SystemExit(f"a cycle went wrong, refusing to report it: {command} -> {result}")
+        raise CycleFailed(f"a cycle went wrong, refusing to report it: {command} -> {result}")
     return result
 
 
-def one_run(
-    feeds: int, corpus: Path, base: str, work: Path, reader: str
-) -> dict[str, dict[str, dict[str, float]]]:
-    write_corpus(corpus, feeds, tick=0)
+def one_run(feeds: int, corpus: Path, base: str, work: Path, reader: str, timeout: float) -> Run:
+    write(corpus, feeds, tick=0)
     ours_db = f"sqlite:///{work / 'ours.sqlite'}"
     reader_db = str(work / "reader.sqlite")
     ours = [sys.executable, str(HERE / "ours_cycle.py"), ours_db, base, str(feeds)]
     theirs = [reader, str(HERE / "reader_cycle.py"), reader_db, base, str(feeds)]
-    results: dict[str, dict[str, dict[str, float]]] = {"aggregator": {}, "reader": {}}
+    results: Run = {"aggregator": {}, "reader": {}}
     for phase in PHASES:
         if phase == "tick":
-            write_corpus(corpus, feeds, tick=1)
+            write(corpus, feeds, tick=1)
         expect_new = phase != "warm"
-        results["aggregator"][phase] = cycle(ours, expect_new)
-        results["reader"][phase] = cycle(theirs, expect_new)
+        results["aggregator"][phase] = cycle(ours, expect_new, timeout)
+        results["reader"][phase] = cycle(theirs, expect_new, timeout)
     for name in ("ours.sqlite", "ours.sqlite-wal", "ours.sqlite-shm", "reader.sqlite"):
         (work / name).unlink(missing_ok=True)
     return results
 
 
-def write_corpus(corpus: Path, feeds: int, tick: int) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(HERE / "corpus.py"),
-            str(corpus),
-            "--feeds",
-            str(feeds),
-            "--tick",
-            str(tick),
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-def summarise(feeds: int, runs: list[dict[str, dict[str, dict[str, float]]]]) -> str:
-    lines = [
-        f"### {feeds} feeds, {len(runs)} runs (median, min-max)",
-        "",
-        "| phase | aggregator s | aggregator feeds/s | reader s | reader feeds/s"
-        " | aggregator / reader speed |",
-        "|---|---|---|---|---|---|",
-    ]
-    for phase in PHASES:
-        ours = [r["aggregator"][phase]["seconds"] for r in runs]
-        theirs = [r["reader"][phase]["seconds"] for r in runs]
-        ratio = statistics.median(theirs) / statistics.median(ours)
-        lines.append(
-            f"| {phase} | {_spread(ours)} | {feeds / statistics.median(ours):,.0f} "
-            f"| {_spread(theirs)} | {feeds / statistics.median(theirs):,.0f} | {ratio:.2f}x |"
-        )
-    peak_ours = max(r["aggregator"][p]["peak_bytes"] for r in runs for p in PHASES)
-    peak_theirs = max(r["reader"][p]["peak_bytes"] for r in runs for p in PHASES)
-    memory = f"aggregator {peak_ours / 2**20:.0f} MiB, reader {peak_theirs / 2**20:.0f} MiB"
-    lines += ["", f"Peak memory of one cycle's process: {memory}."]
-    return "\n".join(lines)
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+def measure(
+    feeds: int, runs: int, reader: str, timeout: float = CYCLE_TIMEOUT
+) -> tuple[list[Run], str | None]:
+    """Up to `runs` runs of cold, warm and tick cycles over a corpus of `feeds` feeds;
+    the runs done, and why the rest were not (a failed or timed-out cycle) or None."""
+    done: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="aggbench-") as tmp:
+        corpus, work = Path(tmp) / "corpus", Path(tmp) / "work"
+        work.mkdir()
+        write(corpus, feeds, tick=0)
+        with nginx(corpus) as base:
+            for n in range(runs):
+                try:
+                    done.append(one_run(feeds, corpus, base, work, reader, timeout))
+                except CycleFailed as e:
+                    return done, str(e)
+                print(f"{feeds} feeds: run {n + 1}/{runs} done", file=sys.stderr, flush=True)
+    return done, None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, nargs="+", default=[500])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=CYCLE_TIMEOUT, help="per cycle, s")
     args = parser.parse_args()
     reader = reader_python()
     for feeds in args.feeds:
-        with tempfile.TemporaryDirectory(prefix="aggbench-") as tmp:
-            os.chmod(tmp, 0o755)  # nginx's workers run as another user
-            corpus, work = Path(tmp) / "corpus", Path(tmp) / "work"
-            work.mkdir()
-            write_corpus(corpus, feeds, tick=0)
-            runs = []
-            with nginx(corpus) as base:
-                for n in range(args.runs):
-                    runs.append(one_run(feeds, corpus, base, work, reader))
-                    print(f"run {n + 1}/{args.runs} done", file=sys.stderr, flush=True)
-            print(summarise(feeds, runs), flush=True)
-    os.sync()
+        runs, error = measure(feeds, args.runs, reader, args.timeout)
+        print(cycles_section({feeds: {"runs": runs, "error": error}}), flush=True)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class Received:
 
 @dataclass
 class Concurrency:
-    """How many requests the server was working on at once, at most.
+    """How many requests the server was working on at once, at most: in all (`most`) and
+    for each path (`most_by_path`).
 
     A request counts from its arrival until its response starts going out: once the
     client has the response it may rightly send the next one, possibly before this
@@ -66,15 +67,20 @@ class Concurrency:
     now: int = 0
     most: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    now_by_path: dict[str, int] = field(default_factory=dict)
+    most_by_path: dict[str, int] = field(default_factory=dict)
 
-    def enter(self) -> None:
+    def enter(self, path: str = "") -> None:
         with self.lock:
             self.now += 1
             self.most = max(self.most, self.now)
+            self.now_by_path[path] = self.now_by_path.get(path, 0) + 1
+            self.most_by_path[path] = max(self.most_by_path.get(path, 0), self.now_by_path[path])
 
-    def leave(self) -> None:
+    def leave(self, path: str = "") -> None:
         with self.lock:
             self.now -= 1
+            self.now_by_path[path] -= 1
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         assert isinstance(server, _ScriptedHTTPServer)
         self._counted = True
-        server.concurrency.enter()
+        server.concurrency.enter(urlsplit(self.path).path)
         try:
             self._respond(send_body=True)
         finally:
@@ -139,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(server, _ScriptedHTTPServer)
         if getattr(self, "_counted", False):
             self._counted = False
-            server.concurrency.leave()
+            server.concurrency.leave(urlsplit(self.path).path)
 
     def do_HEAD(self) -> None:
         self._respond(send_body=False)

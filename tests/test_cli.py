@@ -99,3 +99,21 @@ def test_every_command_explains_itself() -> None:
     for command in ("run", "poll", "preview", "export", "check-config"):
         result = aggregator(command, "--help")
         assert result.returncode == 0 and "usage: aggregator" in result.stdout
+
+
+def test_run_py_runs_the_command_it_is_given() -> None:
+    # With no command it runs `run`: tests/test_service_e2e.py starts it that way.
+    def usage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "run.py", *args, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.splitlines()[0]
+
+    assert usage("web").startswith("usage: aggregator web")
+    assert usage("worker").startswith("usage: aggregator worker")
+    assert usage("run").startswith("usage: aggregator run")

@@ -16,9 +16,10 @@ from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.pipeline import poll
 from aggregator.publish.feeds import render_feed
+from aggregator.rendered import RenderCache
 from aggregator.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec
+from aggregator.types import SourceSpec, StorySpec, StoryView
 from tests.builders import T0
 from tests.httpserver import Route, serve
 
@@ -178,3 +179,28 @@ def test_explain_and_split_keep_the_split_on_later_polls(
         ("guid:urn:wire:w1", None),
         ("guid:urn:wire:w1b", "exact"),
     ]
+
+
+def test_the_render_cache_follows_every_change_to_the_story(
+    store: Store, fetchers: Fetchers, tmp_path: Path
+) -> None:
+    renders: list[int] = []
+
+    def render(view: StoryView, base: str) -> bytes:
+        renders.append(len(view.entries))
+        return render_feed(view, "atom", story_url=base)
+
+    cache = RenderCache(store)
+    base = "https://agg.example/idris"
+    with serve({"/rss": Route(body=rss_feed(), content_type="application/rss+xml")}) as server:
+        live, wire = sources(tmp_path, server.url("/rss"))
+        store.sync_sources([live, wire])
+        poll(live, STORY, store=store, fetchers=fetchers, now=T0)
+        first = cache.get(STORY, "atom", base, render)
+        assert cache.get(STORY, "atom", base, render) is first and renders == [4]
+        poll(wire, STORY, store=store, fetchers=fetchers, now=T0)  # 1 new, 3 join entries
+    joined = cache.get(STORY, "atom", base, render)
+    assert renders == [4, 5] and joined.etag != first.etag and b'rel="via"' in joined.body
+    [evac] = [e for e in store.story_view(STORY).entries if e.title == POSTS["evac"][0]]
+    store.split(evac.id, "wire", T0 + timedelta(hours=2))
+    assert cache.get(STORY, "atom", base, render).etag != joined.etag and renders == [4, 5, 6]

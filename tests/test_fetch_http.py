@@ -189,3 +189,59 @@ def test_a_refused_connection_says_so(client: httpx.Client) -> None:
 def test_only_http_urls_are_fetched(client: httpx.Client, url: str) -> None:
     with pytest.raises(FetchError, match="not an http"):
         fetch(client, url)
+
+
+@pytest.mark.parametrize(
+    ("chain", "moved"),
+    [
+        ({"/old": redirect("/new", 301)}, "/new"),
+        ({"/old": redirect("/new", 308)}, "/new"),
+        ({"/old": redirect("/new", 302)}, None),
+        ({"/old": redirect("/new", 307)}, None),
+        # Permanent then temporary: only the permanent hop may be stored.
+        ({"/old": redirect("/mid", 301), "/mid": redirect("/new", 302)}, "/mid"),
+    ],
+)
+def test_only_permanent_redirects_report_a_move(
+    client: httpx.Client, chain: dict[str, Route], moved: str | None
+) -> None:
+    with serve({**chain, "/new": Route(body=FEED)}) as server:
+        fetched = fetch(client, server.url("/old"))
+    assert fetched.changed and fetched.status == 200
+    assert fetched.moved_to == (server.url(moved) if moved else None)
+
+
+def test_410_gone_is_reported_not_raised(client: httpx.Client) -> None:
+    with serve({"/feed": Route(status=410)}) as server:
+        fetched = fetch(client, server.url("/feed"))
+    assert fetched.is_gone and not fetched.changed
+
+
+@pytest.mark.parametrize(
+    ("headers", "max_age"),
+    [
+        ({"Cache-Control": "public, max-age=600"}, 600),
+        ({"Cache-Control": "max-age=600", "Age": "100"}, 500),
+        ({"Cache-Control": "no-cache, max-age=600"}, None),
+        (
+            {"Expires": "Sun, 22 Nov 2026 09:30:00 GMT", "Date": "Sun, 22 Nov 2026 09:10:00 GMT"},
+            1200,
+        ),
+        ({"Expires": "0"}, 0),
+        ({}, None),
+    ],
+)
+def test_freshness_comes_from_max_age_or_expires(
+    client: httpx.Client, headers: dict[str, str], max_age: float | None
+) -> None:
+    with serve({"/feed": Route(body=FEED, headers=headers)}) as server:
+        fetched = fetch(client, server.url("/feed"))
+    assert fetched.max_age == max_age
+
+
+def test_a_304_carries_its_freshness_too(client: httpx.Client) -> None:
+    route = Route(body=FEED, etag='"v1"', headers={"Cache-Control": "max-age=90"})
+    with serve({"/feed": route}) as server:
+        first = fetch(client, server.url("/feed"))
+        second = fetch(client, server.url("/feed"), first.state)
+    assert not second.changed and second.status == 304

@@ -81,6 +81,19 @@ def test_page_index_and_health(client: TestClient) -> None:
     assert "/stories/story.atom" in index.text
     health = client.get("/healthz").json()
     assert health["ok"] is True and health["sources"][0]["name"] == "live"
+    schedule = health["sources"][0]
+    # Written straight to the store, never scheduled: due at once, not stopped or moved.
+    assert {k: schedule[k] for k in ("next_attempt_at", "stopped_reason", "moved_to")} == {
+        "next_attempt_at": None,
+        "stopped_reason": None,
+        "moved_to": None,
+    }
+    # One process on SQLite: its own worker wakes the streams, no listener.
+    assert (health["role"], health["notifications"], health["store"]) == (
+        "run",
+        "in-process",
+        "reachable",
+    )
 
 
 def test_unknown_story_is_404(client: TestClient) -> None:

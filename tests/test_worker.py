@@ -1,7 +1,11 @@
-"""The scheduler's bookkeeping: jobs follow the config; sources in backoff wait their turn."""
+"""The worker claims due sources from the store: new and edited sources are due at once,
+a failing one waits out its backoff, a lease held by a dead worker runs out, and the
+schedule survives a restart because it lives in the store."""
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +17,10 @@ from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.sources import Fetchers
 from aggregator.store import Store
-from aggregator.worker import Worker
+from aggregator.worker import LEASE_SECONDS, Worker
 from tests.conftest import ARTICLE_SEED
 
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONFIG = """
 [[stories]]
 id = "s"
@@ -40,51 +45,130 @@ def changed() -> list[str]:
 
 
 @pytest.fixture
-def worker(store: Store, tmp_path: Path, changed: list[str]) -> Iterator[Worker]:
-    path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG.format(article=ARTICLE_SEED, extra=""), encoding="utf-8")
+def fetchers() -> Iterator[Fetchers]:
     limits = FetchLimits()
     with make_client(limits) as client:
-        live = LiveSettings(load(path, {}), {})
-        yield Worker(live, store, Fetchers(client, limits), on_change=changed.append)
+        yield Fetchers(client, limits)
 
 
-def job_ids(worker: Worker) -> list[str]:
-    return sorted(job.id for job in worker.scheduler.get_jobs())
-
-
-def test_config_edits_add_change_and_remove_jobs(worker: Worker, tmp_path: Path) -> None:
-    worker.apply_settings(worker.live.current)
-    assert job_ids(worker) == ["article"]
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
     path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
+    path.write_text(CONFIG.format(article=ARTICLE_SEED, extra=""), encoding="utf-8")
+    return path
+
+
+def make_worker(store: Store, fetchers: Fetchers, config: Path, **kw: object) -> Worker:
+    live = LiveSettings(load(config, {}), {})
+    worker = Worker(live, store, fetchers, rng=random.Random(0), **kw)  # type: ignore[arg-type]
+    worker.apply_settings(live.current)
+    return worker
+
+
+@pytest.fixture
+def worker(store: Store, fetchers: Fetchers, config: Path, changed: list[str]) -> Iterator[Worker]:
+    made = make_worker(store, fetchers, config, on_change=changed.append, owner="w1")
+    yield made
+    made.shutdown()
+
+
+def polled(worker: Worker, now: datetime) -> list[str]:
+    return [r.source for r in worker.poll_due(now)]
+
+
+def test_new_and_edited_sources_are_due_at_once(worker: Worker, config: Path) -> None:
+    assert polled(worker, T0) == ["article"]
+    assert polled(worker, T0 + timedelta(seconds=1)) == []
+    config.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
     worker.check_config()
-    assert job_ids(worker) == ["article", "missing"]
-    path.write_text(CONFIG.format(article=ARTICLE_SEED, extra="interval = 9"), encoding="utf-8")
+    assert polled(worker, T0 + timedelta(seconds=2)) == ["missing"]
+    edited = CONFIG.format(article=ARTICLE_SEED, extra='interval = 9\nmax_interval = "1h"')
+    config.write_text(edited, encoding="utf-8")
     worker.check_config()
-    assert job_ids(worker) == ["article"]
-    assert worker.scheduler.get_job("article").trigger.interval == timedelta(seconds=9)
-    path.write_text("not = [valid", encoding="utf-8")
+    assert polled(worker, T0 + timedelta(seconds=3)) == ["article"]
+    config.write_text("not = [valid", encoding="utf-8")
     worker.check_config()
-    assert job_ids(worker) == ["article"]
+    assert polled(worker, T0 + timedelta(days=1)) == ["article"]  # "missing" was removed
 
 
 def test_a_poll_with_news_tells_the_story_changed(worker: Worker, changed: list[str]) -> None:
-    worker.apply_settings(worker.live.current)
-    report = worker.poll_source("article")
-    assert report is not None and report.new == 1
-    assert changed == ["s"]
-    again = worker.poll_source("article")
+    [report] = worker.poll_due(T0)
+    assert report.new == 1 and changed == ["s"]
+    again = worker.poll_source("article", now=T0 + timedelta(minutes=1))
     assert again is not None and again.new == 0 and changed == ["s"]
 
 
-def test_a_failing_source_waits_for_its_retry_time(worker: Worker, tmp_path: Path) -> None:
-    path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
+def test_a_failing_source_waits_for_its_retry_time(worker: Worker, config: Path) -> None:
+    config.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
     worker.check_config()
-    first = worker.poll_source("missing")
-    assert first is not None and first.error and "missing.txt" in first.error
-    assert worker.poll_source("missing") is None  # still in backoff: skipped
+    reports = {r.source: r for r in worker.poll_due(T0)}
+    assert reports["missing"].error and "missing.txt" in reports["missing"].error
     status = worker.store.source_status("missing")
     assert status.next_attempt_at is not None
-    assert status.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)
+    # The first retry waits the interval (30s), plus up to 10% jitter.
+    assert T0 + timedelta(seconds=30) <= status.next_attempt_at <= T0 + timedelta(seconds=33)
+    assert "missing" not in polled(worker, T0 + timedelta(seconds=29))
+    assert "missing" in polled(worker, status.next_attempt_at)
+    second = worker.store.source_status("missing")
+    assert second.error_count == 2 and second.next_attempt_at is not None
+    assert second.next_attempt_at - status.next_attempt_at >= timedelta(seconds=60)
+
+
+def test_a_dead_workers_lease_runs_out(
+    store: Store, fetchers: Fetchers, config: Path, worker: Worker
+) -> None:
+    assert store.claim_due(T0, "dead", LEASE_SECONDS, 10) == ["article"]
+    assert polled(worker, T0 + timedelta(seconds=LEASE_SECONDS - 1)) == []
+    assert polled(worker, T0 + timedelta(seconds=LEASE_SECONDS + 1)) == ["article"]
+
+
+def test_a_restart_resumes_the_schedule(
+    store: Store, fetchers: Fetchers, config: Path, worker: Worker
+) -> None:
+    assert polled(worker, T0) == ["article"]
+    due = store.source_status("article").next_attempt_at
+    assert due is not None and due > T0
+    worker.shutdown()
+    again = make_worker(store, fetchers, config, owner="w2")
+    try:
+        assert polled(again, due - timedelta(seconds=1)) == []
+        assert polled(again, due) == ["article"]
+    finally:
+        again.shutdown()
+
+
+def test_a_source_another_config_does_not_know_is_released(
+    store: Store, fetchers: Fetchers, config: Path, worker: Worker, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
+    store.sync_sources(load(other, {}).sources)
+    assert polled(worker, T0) == ["article"]  # "missing" is claimed, not known, released
+    assert store.claim_due(T0, "w2", LEASE_SECONDS, 10) == ["missing"]
+
+
+def test_the_tick_polls_on_the_pool(worker: Worker) -> None:
+    assert worker.tick(T0) == ["article"]
+    worker.shutdown()  # waits for the pool
+    status = worker.store.source_status("article")
+    assert status.last_success_at is not None and status.next_attempt_at is not None
+
+
+def test_a_saved_file_waits_for_another_workers_lease(
+    store: Store, fetchers: Fetchers, config: Path, worker: Worker, changed: list[str]
+) -> None:
+    """Two workers watching one file: the second polls only once the first is done, so
+    the same new posts are never written by both at once."""
+    other = make_worker(store, fetchers, config, owner="w2")
+    try:
+        assert store.claim("article", datetime.now(UTC), "w2", LEASE_SECONDS)
+        saved = threading.Thread(target=worker._file_changed, args=("article",))
+        saved.start()
+        saved.join(timeout=1.0)  # several claim attempts, all refused
+        assert saved.is_alive() and store.entry_counts() == {}
+        store.release("article", owner="w2")
+        saved.join(timeout=30)
+        assert not saved.is_alive()
+        assert store.entry_counts() == {"s": 1} and changed == ["s"]
+    finally:
+        other.shutdown()

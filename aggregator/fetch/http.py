@@ -1,7 +1,8 @@
 """EDGE: one conditional GET of a source's URL, bounded in size and in time.
 
     request    If-None-Match / If-Modified-Since from the stored FetchState
-    | status   304 -> unchanged; 2xx -> read on; anything else -> FetchError
+    | status   304 -> unchanged; 410 -> gone; 2xx -> read on; anything else -> FetchError
+    | hints    freshness (Cache-Control max-age, Expires), where 301/308 redirects led
     | read     streamed and decoded, stopped past max_bytes or past the total deadline
     | compare  sha256 equal to the last body's -> unchanged, new validators kept
 
@@ -14,8 +15,10 @@ import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import httpx
@@ -58,8 +61,11 @@ def fetch_http(
         _translated(source.name, url, limits, client.max_redirects),
         client.stream("GET", url, headers=headers, timeout=_timeout(limits)) as response,
     ):
+        hints = _server_hints(response, now)
         if response.status_code == httpx.codes.NOT_MODIFIED:
-            return Fetched(documents=(), state=state)
+            return Fetched(documents=(), state=state, **hints)
+        if response.status_code == httpx.codes.GONE:
+            return Fetched(documents=(), state=state, status=410)
         if not response.is_success:
             reason = f"HTTP {response.status_code} {response.reason_phrase} from {response.url}"
             wait = _retry_after(response, now)
@@ -67,7 +73,7 @@ def fetch_http(
                 reason += f" (the server asks us to wait {wait:g}s)"
             raise FetchError(source.name, reason, retry_after=wait)
         body = _read_body(response, source.name, limits, deadline)
-    return _compare(response, body, state, now)
+    return replace(_compare(response, body, state, now), **hints)
 
 
 def _timeout(limits: FetchLimits) -> httpx.Timeout:
@@ -124,6 +130,58 @@ def _compare(response: httpx.Response, body: bytes, state: FetchState, now: date
         modified_at=_parse_http_date(last_modified),
     )
     return Fetched(documents=(document,), state=new_state)
+
+
+class _Hints(TypedDict):
+    max_age: float | None
+    moved_to: str | None
+    status: int
+
+
+def _server_hints(response: httpx.Response, now: datetime) -> _Hints:
+    return {
+        "max_age": _freshness(response, now),
+        "moved_to": _moved_to(response),
+        "status": response.status_code,
+    }
+
+
+def _moved_to(response: httpx.Response) -> str | None:
+    """Where the permanent redirects (301, 308: RFC 9110 §15.4.2, §15.4.9) at the start
+    of the chain lead; a temporary one (302, 303, 307) ends what may be stored."""
+    moved = None
+    hops = response.history
+    for hop, target in zip(hops, [*hops, response][1:], strict=True):
+        if hop.status_code not in (301, 308):
+            break
+        moved = str(target.url)
+    return moved
+
+
+def _freshness(response: httpx.Response, now: datetime) -> float | None:
+    """Seconds the response stays fresh for a private cache (RFC 9111 §4.2.1): max-age,
+    else Expires minus Date, less the Age it already has (§4.2.3). None when unsaid."""
+    directives = {
+        part.strip().split("=", 1)[0].lower(): part.strip().partition("=")[2].strip('"')
+        for part in response.headers.get("cache-control", "").split(",")
+        if part.strip()
+    }
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+    lifetime: float | None = None
+    if directives.get("max-age", "").isdigit():
+        lifetime = float(directives["max-age"])
+    elif expires := response.headers.get("expires"):
+        when = _parse_http_date(expires)
+        # A response has one Date (RFC 9110 §6.6.1); given several, the last is used.
+        dates = response.headers.get_list("date")
+        date = _parse_http_date(dates[-1] if dates else None) or now
+        # §5.3: an invalid Expires (e.g. "0") means already expired.
+        lifetime = max((when - date).total_seconds(), 0.0) if when else 0.0
+    if lifetime is None:
+        return None
+    age = response.headers.get("age", "")
+    return max(lifetime - (float(age) if age.isdigit() else 0.0), 0.0)
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:

@@ -18,7 +18,13 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from aggregator.errors import StoreError
 from aggregator.normalize import entry_key
-from aggregator.similarity import MAX_CANDIDATES, body_words, candidates_by_bands
+from aggregator.similarity import (
+    MAX_CANDIDATES,
+    band_day,
+    band_days_near,
+    body_words,
+    candidates_by_bands,
+)
 from aggregator.store.schema import entries, entry_bands, entry_items, kept_apart
 from aggregator.types import Entry, KnownCopy
 
@@ -32,17 +38,28 @@ def candidates(
     c: Connection, story: str, batch: Sequence[Entry]
 ) -> tuple[dict[int, tuple[int, ...]], dict[int, KnownCopy]]:
     """The stored copies sharing an LSH band key with an entry of the batch: per band key,
-    the copies carrying it, and the copies themselves (at most MAX_CANDIDATES per entry)."""
-    keys = sorted({k for e in batch for k in e.bands})
-    if not keys:
+    the copies carrying it, and the copies themselves (at most MAX_CANDIDATES per entry).
+    Only the index's days within MAX_GAP of an entry are read for its keys: a copy
+    further apart in time is never the same update (`similarity.judge`)."""
+    days_of: dict[int, set[int]] = defaultdict(set)  # band key -> days to look in
+    for entry in batch:
+        near = band_days_near(entry.published)
+        for key in entry.bands:
+            days_of[key].update(near)
+    if not days_of:
         return {}, {}
+    keys = sorted(days_of)
+    days = sorted(set().union(*days_of.values()))
     found: dict[int, list[int]] = defaultdict(list)
     for start in range(0, len(keys), 1000):  # stay under SQLite's bound-parameter limit
-        query = select(entry_bands.c.band_key, entry_bands.c.item_id).where(
-            entry_bands.c.story == story, entry_bands.c.band_key.in_(keys[start : start + 1000])
+        query = select(entry_bands.c.band_key, entry_bands.c.item_id, entry_bands.c.day).where(
+            entry_bands.c.story == story,
+            entry_bands.c.day.in_(days),
+            entry_bands.c.band_key.in_(keys[start : start + 1000]),
         )
-        for key, item_id in c.execute(query).all():
-            found[int(key)].append(int(item_id))
+        for key, item_id, day in c.execute(query).all():
+            if day in days_of[key]:
+                found[int(key)].append(int(item_id))
     hits = {k: tuple(v) for k, v in found.items()}
     wanted = {i for e in batch for i in candidates_by_bands(e.bands, hits, MAX_CANDIDATES)}
     return hits, _copies(c, wanted)
@@ -75,37 +92,47 @@ def _copies(c: Connection, item_ids: set[int]) -> dict[int, KnownCopy]:
 
 
 def kept_apart_in(c: Connection, story: str) -> frozenset[tuple[int, str]]:
-    query = (
-        select(kept_apart.c.entry_id, kept_apart.c.source)
-        .join(entries, entries.c.id == kept_apart.c.entry_id)
-        .where(entries.c.story == story)
+    """The splits made by hand in the story. Read whole and checked for the story here:
+    the table is small, and a story names nearly every entry."""
+    query = select(kept_apart.c.entry_id, kept_apart.c.source, entries.c.story).join(
+        entries, entries.c.id == kept_apart.c.entry_id
     )
-    return frozenset((int(e), s) for e, s in c.execute(query).all())
+    return frozenset((int(e), s) for e, s, in_story in c.execute(query).all() if in_story == story)
 
 
-def insert_copy(
-    c: Connection, story: str, entry_id: int, entry: Entry, now: datetime, **why: Any
-) -> int:
-    """Store one source's copy in an entry's cluster, with its band keys; `why` holds
-    match, score and reason for a copy that joined an existing entry."""
-    result = c.execute(
-        insert(entry_items)
-        .values(
-            entry_id=entry_id,
-            source=entry.source,
-            item_key=entry.item_key,
-            content_hash=entry.content_hash,
-            first_seen=now,
-            last_seen=now,
+def insert_copies(
+    c: Connection,
+    story: str,
+    copies: Sequence[tuple[int, Entry]],
+    now: datetime,
+    **why: Any,
+) -> list[int]:
+    """Store sources' copies in entries' clusters, (entry id, copy) each, with their band
+    keys, in one multi-row INSERT per table; returns the copies' ids in order. `why` holds
+    match, score and reason for copies that joined an existing entry."""
+    if not copies:
+        return []
+    rows = [
+        {
+            "entry_id": entry_id,
+            "source": entry.source,
+            "item_key": entry.item_key,
+            "content_hash": entry.content_hash,
+            "first_seen": now,
+            "last_seen": now,
             **_copy_values(entry),
-            published=entry.published,
+            "published": entry.published,
             **why,
-        )
-        .returning(entry_items.c.id)
-    )
-    item_id = int(result.scalar_one())
-    _index(c, story, item_id, entry)
-    return item_id
+        }
+        for entry_id, entry in copies
+    ]
+    # Matched on the unique (source, item_key): a multi-row INSERT returns ids unordered.
+    returned = entry_items.c.id, entry_items.c.source, entry_items.c.item_key
+    found = c.execute(insert(entry_items).returning(*returned), rows).all()
+    ids = {(source, key): int(item_id) for item_id, source, key in found}
+    item_ids = [ids[(entry.source, entry.item_key)] for _, entry in copies]
+    _index(c, story, list(zip(item_ids, (entry for _, entry in copies), strict=True)))
+    return item_ids
 
 
 def update_copy(c: Connection, story: str, entry_id: int, entry: Entry, now: datetime) -> None:
@@ -122,9 +149,9 @@ def update_copy(c: Connection, story: str, entry_id: int, entry: Entry, now: dat
             **_copy_values(entry),
         )
     )
-    for item_id in ids:
-        c.execute(delete(entry_bands).where(entry_bands.c.item_id == item_id))
-        _index(c, story, item_id, entry)
+    if ids:
+        c.execute(delete(entry_bands).where(entry_bands.c.item_id.in_(ids)))
+        _index(c, story, [(item_id, entry) for item_id in ids])
 
 
 def refresh(c: Connection, entry_id: int, now: datetime) -> bool:
@@ -222,7 +249,11 @@ def _copy_values(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _index(c: Connection, story: str, item_id: int, entry: Entry) -> None:
-    if entry.bands:
-        rows = [{"story": story, "band_key": k, "item_id": item_id} for k in set(entry.bands)]
+def _index(c: Connection, story: str, copies: Sequence[tuple[int, Entry]]) -> None:
+    rows = [
+        {"story": story, "day": band_day(entry.published), "band_key": key, "item_id": item_id}
+        for item_id, entry in copies
+        for key in sorted(set(entry.bands))
+    ]
+    if rows:
         c.execute(insert(entry_bands), rows)

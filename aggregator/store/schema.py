@@ -59,6 +59,22 @@ sources = Table(
     Column("last_error", Text),
     Column("error_count", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
+    # The schedule (aggregator.schedule): the current interval and why, the config's
+    # interval/min/max it was planned under, and the page's hints (ttl, skipHours...).
+    Column("interval_s", Float),
+    Column("schedule_reason", Text),
+    Column("bounds", String(64)),
+    Column("hints", Text),
+    Column("last_new_at", UTCDateTime),
+    # A worker's claim on a due source; an expired lease (a dead worker) is claimable.
+    Column("lease_owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    # Set by 410 Gone or by removal from the config: such a source is not polled.
+    Column("stopped_at", UTCDateTime),
+    Column("stopped_reason", Text),
+    # Where a permanent redirect (301/308) said the source now lives.
+    Column("moved_to", Text),
+    Index("ix_sources_next_attempt_at", "next_attempt_at"),
 )
 
 entries = Table(
@@ -121,13 +137,16 @@ entry_items = Table(
     Index("ix_entry_items_fingerprint", "fingerprint"),
 )
 
-# The LSH index of near-duplicate detection: one row per band key of each stored copy.
-# A batch finds its candidates with one indexed IN query, whatever the story's size,
-# and the index is as durable and shared as the rest of the store.
+# The LSH index of near-duplicate detection: one row per band key of each stored copy,
+# under the UTC day the copy was published (similarity.band_day). A batch finds its
+# candidates with one indexed IN query over the days within a day of its entries, and
+# a poll's inserts land in today's part of the B-tree: both cost the same whatever the
+# story's size. The index is as durable and shared as the rest of the store.
 entry_bands = Table(
     "entry_bands",
     metadata,
     Column("story", String(64), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
     Column("band_key", BigInteger, primary_key=True, autoincrement=False),
     Column(
         "item_id",
@@ -160,4 +179,37 @@ events = Table(
     Column("kind", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_events_story_id", "story", "id"),
+)
+
+# WebSub subscriptions (aggregator.websub): one per source and hub. `token` is the
+# unguessable last segment of the callback URL (§5.1.1); `secret` keys the HMAC of pushes.
+websub_subscriptions = Table(
+    "websub_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("hub", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("lease_seconds", Integer),
+    Column("lease_until", UTCDateTime),
+    Column("last_push_at", UTCDateTime),
+    # The last poll that found news: with last_push_at, how a silent hub is noticed.
+    Column("polled_change_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("token", name="uq_websub_subscriptions_token"),
+    UniqueConstraint("source", "hub", name="uq_websub_subscriptions_source_hub"),
+)
+
+# Per-host politeness shared by every worker (aggregator.store.hosts): when the next
+# request to the host may start (`host_gap` apart), and until when a Retry-After holds it.
+host_turns = Table(
+    "host_turns",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("next_start", UTCDateTime, nullable=False),
+    Column("held_until", UTCDateTime),
 )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.errors import StoreError
 from aggregator.publish.ids import entry_iri
-from aggregator.store.schema import entries, entry_items, events, sources
+from aggregator.store.schema import entries, entry_items, events, kept_apart, sources
 from aggregator.types import (
     KINDS,
     Cluster,
@@ -41,6 +41,13 @@ class SourceHealth:
     last_success_at: datetime | None
     last_error: str | None
     error_count: int
+    # The schedule: when the next poll is due and why, at what interval; why a source
+    # stopped (410 Gone, removed) and where a permanent redirect moved it.
+    next_attempt_at: datetime | None = None
+    interval: float | None = None
+    schedule_reason: str | None = None
+    stopped_reason: str | None = None
+    moved_to: str | None = None
 
 
 class StoreReads:
@@ -83,6 +90,18 @@ class StoreReads:
             tuple(_feed_entry(r, refs, also) for r in rows),
             tuple(_feed_entry(r, refs, {}) for r in deleted),
         )
+
+    def story_version(self, story: str) -> tuple[int, int, int]:
+        """Changes whenever `story_view` could: a new event of the story (new, update,
+        delete), any copy joining an entry, any merge undone. Three index lookups."""
+        newest = (
+            select(func.max(events.c.id)).where(events.c.story == story).scalar_subquery(),
+            select(func.max(entry_items.c.id)).scalar_subquery(),
+            select(func.max(kept_apart.c.id)).scalar_subquery(),
+        )
+        with self._reading() as c:
+            row = c.execute(select(*newest)).one()
+        return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
 
     def events_after(self, story: str, after: int, *, limit: int = 100) -> list[StreamEvent]:
         query = (
@@ -130,6 +149,11 @@ class StoreReads:
                 r.last_success_at,
                 r.last_error,
                 r.error_count,
+                r.next_attempt_at,
+                r.interval_s,
+                r.schedule_reason,
+                r.stopped_reason,
+                r.moved_to,
             )
             for r in rows
         ]

@@ -1,4 +1,4 @@
-"""Alembic environment: migrations run on a connection handed over by aggregator.store.migrate."""
+"""Alembic environment: migrations run on a connection handed over by store.database.upgrade."""
 
 from alembic import context
 

@@ -14,6 +14,8 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+# New tables in an empty database.
+phase = "expand"
 
 
 def upgrade() -> None:

@@ -14,6 +14,8 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+# One nullable column: older code never names it.
+phase = "expand"
 
 
 def upgrade() -> None:

@@ -16,6 +16,8 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Adds only; the backfill writes new columns and tables, which older code never reads.
+phase = "expand"
 
 _COPIED = ("title", "text", "html", "url", "author", "published", "updated", "location")
 

@@ -1,0 +1,46 @@
+"""EDGE: the publisher side of WebSub: tell our hub when a story's feeds changed.
+
+§6 leaves the ping to hub and publisher; the public hubs it names take a form POST of
+hub.mode=publish and hub.url=<the changed resource>, which is what is sent here, once per
+feed URL. Nothing is sent unless `[service] websub_hub` is configured (which requires
+`public_url`, the address the hub fetches the feeds from).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from aggregator.config import LiveSettings
+from aggregator.errors import FetchError
+from aggregator.fetch.hub import post_form
+from aggregator.fetch.limits import FetchLimits
+from aggregator.websub import publish_form
+
+log = logging.getLogger("aggregator.websub")
+FEED_SUFFIXES = (".atom", ".json")
+
+
+class HubPing:
+    """An on_change callback: `ping(story_id)` after a story's feed changed."""
+
+    def __init__(self, live: LiveSettings, client: httpx.Client, limits: FetchLimits) -> None:
+        self.live = live
+        self.client = client
+        self.limits = limits
+
+    def __call__(self, story_id: str) -> None:
+        service = self.live.current.service
+        if service.websub_hub is None:
+            return
+        base = f"{service.public_url}/stories/{story_id}"
+        for url in (base + suffix for suffix in FEED_SUFFIXES):
+            try:
+                post_form(
+                    self.client, service.websub_hub, publish_form([url]), self.limits, name=story_id
+                )
+            except FetchError as e:
+                log.warning("websub ping failed", extra={"url": url, "reason": e.reason})
+            else:
+                log.info("websub ping sent", extra={"url": url, "hub": service.websub_hub})

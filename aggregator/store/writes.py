@@ -1,0 +1,163 @@
+"""A poll's decisions written in a few statements, inside the caller's transaction.
+
+    new entries      one multi-row INSERT each into entries, entry_items, entry_bands
+    duplicates       the copy joins its entry, which is refreshed, one by one (in order)
+    edits            the copy and, for the first carrier, the entry rewritten, in order
+    deletions        the entry marked deleted
+    events           one multi-row INSERT, in the order the decisions came
+
+New entries go first: no other decision of a poll can name them (a duplicate or an edit
+names an entry already stored), so the result equals writing the decisions one by one,
+with the same events in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from aggregator.normalize import entry_key
+from aggregator.store import clusters
+from aggregator.store.schema import entries, events
+from aggregator.types import Decision, Deletion, Entry, SourceSpec
+
+Event = tuple[int, str]  # (entry id, kind)
+# The first key of the advisory locks that order a story's events (the second: the story).
+EVENTS_LOCK = 0x657674
+
+
+def write_decisions(
+    c: Connection,
+    source: SourceSpec,
+    decisions: Sequence[Decision],
+    deletions: Sequence[Deletion],
+    now: datetime,
+) -> tuple[dict[str, int], int]:
+    """Write the decisions and deletions; returns the count per action and the number of
+    entries deleted."""
+    counts = {"new": 0, "edited": 0, "duplicate": 0, "unchanged": 0}
+    new_ids = iter(_insert_new(c, source, [d.entry for d in decisions if d.action == "new"], now))
+    pending: list[Event] = []
+    for decision in decisions:
+        if decision.action == "new":
+            pending.append((next(new_ids), "new"))
+            counts["new"] += 1
+        else:
+            counts[decision.action] += _apply_known(c, source, decision, now, pending)
+    deleted = 0
+    for deletion in deletions:
+        if _delete(c, deletion, now):
+            pending.append((deletion.entry_id, "delete"))
+            deleted += 1
+    if pending:
+        hold_story_events(c, source.story)
+        rows = [
+            {"story": source.story, "entry_id": entry_id, "kind": kind, "created_at": now}
+            for entry_id, kind in pending
+        ]
+        c.execute(insert(events), rows)
+    return counts, deleted
+
+
+def hold_story_events(c: Connection, story: str) -> None:
+    """Make the story's event ids follow commit order, up to this transaction's end.
+
+    Event ids come from one sequence, but on PostgreSQL two writers may commit in the
+    other order than they took their ids; a stream that had read id 11 would then never
+    see 10. Taking the story's lock before taking ids rules that out. SQLite has one
+    writer at a time already."""
+    if c.dialect.name == "postgresql":
+        c.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK, func.hashtext(story))))
+
+
+def _insert_new(
+    c: Connection, source: SourceSpec, batch: Sequence[Entry], now: datetime
+) -> list[int]:
+    """Store the new entries, each with its first copy; returns their ids in batch order.
+    The ids come back unordered from a multi-row INSERT, so they are matched on the
+    unique key (asking for them in order makes SQLite insert row by row)."""
+    if not batch:
+        return []
+    keys = [entry_key(source.name, e.item_key) for e in batch]
+    rows = [_entry_row(source, e, key, now) for e, key in zip(batch, keys, strict=True)]
+    result = c.execute(insert(entries).returning(entries.c.id, entries.c.key), rows)
+    ids = {key: int(entry_id) for entry_id, key in result.all()}
+    entry_ids = [ids[key] for key in keys]
+    clusters.insert_copies(c, source.story, list(zip(entry_ids, batch, strict=True)), now)
+    return entry_ids
+
+
+def _apply_known(
+    c: Connection, source: SourceSpec, decision: Decision, now: datetime, pending: list[Event]
+) -> int:
+    """A decision about an entry already stored: a duplicate joins it, an edit rewrites it."""
+    entry, entry_id = decision.entry, decision.entry_id
+    if entry_id is None:
+        return 1 if decision.action == "unchanged" else 0
+    if decision.action == "duplicate":
+        why = {"match": decision.match, "score": decision.score, "reason": decision.reason}
+        clusters.insert_copies(c, source.story, [(entry_id, entry)], now, **why)
+        if clusters.refresh(c, entry_id, now):
+            pending.append((entry_id, "update"))
+    elif decision.action == "edited" and _apply_edit(c, source, entry_id, entry, now):
+        pending.append((entry_id, "update"))
+    return 1
+
+
+def _delete(c: Connection, deletion: Deletion, now: datetime) -> bool:
+    changed = c.execute(
+        update(entries)
+        .where(entries.c.id == deletion.entry_id, entries.c.deleted_at.is_(None))
+        .values(deleted_at=now)
+    )
+    return bool(changed.rowcount)
+
+
+def _apply_edit(
+    c: Connection, source: SourceSpec, entry_id: int, entry: Entry, now: datetime
+) -> bool:
+    """Record the edited copy; True when the entry itself was rewritten."""
+    clusters.update_copy(c, source.story, entry_id, entry, now)
+    # Only the source that first carried an entry may rewrite it; other carriers' edits
+    # are recorded on their item row above.
+    changed = c.execute(
+        update(entries)
+        .where(entries.c.id == entry_id, entries.c.source == source.name)
+        .values(
+            title=entry.title,
+            text=entry.text,
+            html=entry.html,
+            url=entry.url,
+            author=entry.author,
+            updated=entry.updated,
+            content_hash=entry.content_hash,
+            fingerprint=entry.fingerprint,
+            deleted_at=None,
+        )
+    )
+    return bool(changed.rowcount)
+
+
+def _entry_row(source: SourceSpec, entry: Entry, key: str, now: datetime) -> dict[str, Any]:
+    return {
+        "story": source.story,
+        "key": key,
+        "source": source.name,
+        "title": entry.title,
+        "text": entry.text,
+        "html": entry.html,
+        "url": entry.url,
+        "author": entry.author,
+        "published": entry.published,
+        "updated": entry.updated,
+        "time_source": entry.time_source,
+        "position": entry.position,
+        "first_seen": now,
+        "content_hash": entry.content_hash,
+        "fingerprint": entry.fingerprint,
+        "method": entry.method,
+        "location": entry.location,
+    }

@@ -1,0 +1,157 @@
+"""Markdown for bench/run.py's results: the targets first, then each measurement.
+
+Input is the JSON run.py writes beside the table (bench/results.json):
+
+    {"meta": {...}, "cycles": {"500": {"runs": [RUN...], "error": null}},
+     "watch": {"p50": s, "p95": s, "max": s, "edits": n, "missed": n} | {"error": "..."},
+     "rate": {"ours_200": r/s, "nginx_200": r/s, "ours_304": ..., ...} | {"error": "..."}}
+
+where RUN is poll_cycle.py's {engine: {phase: {"seconds", "new", "peak_bytes"}}}.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from typing import Any
+
+PHASES = ("cold", "warm", "tick")
+# Issue 5's targets: aggregator / reader speed per phase, SSE p95, share of nginx's rate.
+SPEEDUP_TARGETS = {"cold": 10.0, "warm": 5.0}
+LATENCY_P95_TARGET = 1.0
+RATE_SHARE_TARGET = 0.5
+Results = Mapping[str, Any]
+
+
+def render(results: Results) -> str:
+    meta = results["meta"]
+    measured = f"Measured {meta['date']} on {meta['cpus']} CPUs, Python {meta['python']}:"
+    parts = [f"{measured}\n`{meta['command']}`", targets_section(results)]
+    if results.get("cycles"):
+        parts.append(cycles_section(results["cycles"]))
+    if results.get("watch"):
+        parts.append(watch_section(results["watch"]))
+    if results.get("rate"):
+        parts.append(rate_section(results["rate"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def targets_section(results: Results) -> str:
+    rows: list[tuple[str, str, bool | None]] = []
+    for feeds, sized in (results.get("cycles") or {}).items():
+        for phase, target in SPEEDUP_TARGETS.items():
+            name = f"{phase} cycle, {feeds} feeds: >= {target:g}x reader's speed"
+            if not sized["runs"]:
+                rows.append((name, "not measured", None))
+                continue
+            ratio = _speedup(sized["runs"], phase)
+            rows.append((name, f"{ratio:.2f}x", ratio >= target))
+    watch = results.get("watch") or {}
+    if watch:
+        p95 = watch.get("p95")
+        name = f"watched-file latency p95 < {LATENCY_P95_TARGET:g} s"
+        met = None if p95 is None else p95 < LATENCY_P95_TARGET
+        rows.append((name, "not measured" if p95 is None else _ms(p95), met))
+    rate = results.get("rate") or {}
+    for status in ("200", "304") if rate else ():
+        name = f"merged feed, {status}: >= {RATE_SHARE_TARGET:.0%} of nginx's static rate"
+        if "error" in rate:
+            rows.append((name, "not measured", None))
+            continue
+        share = _share(rate, status)
+        rows.append((name, f"{share:.2%}", share >= RATE_SHARE_TARGET))
+    lines = ["### Targets (issue 5)", "", "| target | measured | met |", "|---|---:|---|"]
+    for name, value, met in rows:
+        verdict = "-" if met is None else "yes" if met else "**no**"
+        lines.append(f"| {name} | {value} | {verdict} |")
+    return "\n".join(lines)
+
+
+def cycles_section(cycles: Mapping[Any, Mapping[str, Any]]) -> str:
+    lines = [
+        "### Poll cycles: seconds, median (min-max)",
+        "",
+        "| feeds | runs | phase | aggregator s | reader s | aggregator / reader speed |",
+        "|---:|---:|---|---|---|---:|",
+    ]
+    memory = ["", "| feeds | aggregator peak RSS | reader peak RSS |", "|---:|---:|---:|"]
+    notes = []
+    for feeds, sized in cycles.items():
+        runs = sized["runs"]
+        if sized.get("error"):
+            notes.append(f"{feeds} feeds stopped after {len(runs)} run(s): {sized['error']}")
+        if not runs:
+            continue
+        for phase in PHASES:
+            ours, theirs = _seconds(runs, "aggregator", phase), _seconds(runs, "reader", phase)
+            lines.append(
+                f"| {feeds} | {len(runs)} | {phase} | {_spread(ours)} | {_spread(theirs)} "
+                f"| {_speedup(runs, phase):.2f}x |"
+            )
+        memory.append(f"| {feeds} | {_mib(runs, 'aggregator')} | {_mib(runs, 'reader')} |")
+    text = "\n".join(lines + memory)
+    return text + "".join(f"\n\n{note}" for note in notes)
+
+
+def watch_section(watch: Mapping[str, Any]) -> str:
+    title = "### Watched-file latency: append to a local live page -> `new` SSE event"
+    if "error" in watch:
+        return f"{title}\n\nNot measured: {watch['error']}"
+    return "\n".join(
+        [
+            title,
+            "",
+            "| edits | p50 | p95 | max | missed (> 10 s) |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {watch['edits']} | {_ms(watch['p50'])} | {_ms(watch['p95'])} "
+            f"| {_ms(watch['max'])} | {watch['missed']} |",
+        ]
+    )
+
+
+def rate_section(rate: Mapping[str, Any]) -> str:
+    title = "### Merged Atom feed: requests/s, aggregator vs nginx serving the same bytes"
+    if "error" in rate:
+        return f"{title}\n\nNot measured: {rate['error']}"
+    lines = [
+        title,
+        "",
+        f"{rate['entries']} entries, {rate['bytes']:,} bytes; "
+        f"`wrk -t2 -c{rate['connections']} -d{rate['seconds']}s`, uncompressed.",
+        "",
+        "| response | aggregator req/s | nginx req/s | aggregator / nginx |",
+        "|---|---:|---:|---:|",
+    ]
+    for status in ("200", "304"):
+        ours, theirs = rate[f"ours_{status}"], rate[f"nginx_{status}"]
+        lines.append(f"| {status} | {ours:,.1f} | {theirs:,.0f} | {_share(rate, status):.2%} |")
+    if rate.get("profile"):
+        lines += ["", "Where a merged-feed request's time goes (bench/feed_profile.py):", ""]
+        lines += ["```", rate["profile"].rstrip(), "```"]
+    return "\n".join(lines)
+
+
+def _seconds(runs: list[Any], engine: str, phase: str) -> list[float]:
+    return [float(r[engine][phase]["seconds"]) for r in runs]
+
+
+def _speedup(runs: list[Any], phase: str) -> float:
+    ours = statistics.median(_seconds(runs, "aggregator", phase))
+    return statistics.median(_seconds(runs, "reader", phase)) / ours
+
+
+def _share(rate: Mapping[str, Any], status: str) -> float:
+    return float(rate[f"ours_{status}"]) / float(rate[f"nginx_{status}"])
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def _mib(runs: list[Any], engine: str) -> str:
+    peak = max(r[engine][p]["peak_bytes"] for r in runs for p in PHASES)
+    return f"{peak / 2**20:.0f} MiB"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"

@@ -1,0 +1,102 @@
+"""The LSH band index kept per day, and a poll written in batches: on SQLite and
+PostgreSQL, through the real normalize | sign | known_for | decide | apply path."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+from aggregator.dedupe import decide
+from aggregator.similarity import band_day, band_days_near, sign
+from aggregator.store import Store
+from aggregator.store.database import MIGRATIONS
+from aggregator.store.schema import entry_bands
+from aggregator.types import Entry, FetchState, PollReport, Post, SourceSpec
+from tests.builders import STORY, T0, entries, post, source
+
+LIVE = source("live")
+WIRE = source("wire", kind="feed", url="http://127.0.0.1:9/wire.xml", path=None)
+TEXT = (
+    "Engineers have closed the Old Bridge in Kelsford after cracks were found in one of its "
+    "piers during an inspection on Tuesday morning. The listed bridge carries thousands of "
+    "vehicles a day and is the main route between the town centre and the railway station."
+)
+COPY = "By Tom Reed, PA. " + TEXT.replace("Tuesday morning", "Tuesday")
+
+
+def _batch(spec: SourceSpec, posts: list[Post], now: datetime) -> list[Entry]:
+    return [sign(e) for e in entries(*posts, source_name=spec.name, now=now)]
+
+
+def _poll(store: Store, spec: SourceSpec, posts: list[Post], now: datetime) -> PollReport:
+    batch = _batch(spec, posts, now)
+    decisions = decide(batch, store.known_for(spec, batch), now=now)
+    return store.apply(spec, decisions, FetchState(), now)
+
+
+def _dated(title: str, text: str, when: datetime, position: int = 0) -> Post:
+    return post(title, text, position, published=when, time_source="feed")
+
+
+def test_the_index_days_cover_every_gap_the_judge_accepts() -> None:
+    late = datetime.fromisoformat("2026-11-22T23:59:00+00:00")
+    assert band_day(late) == band_day(late - timedelta(hours=23)) == 20779
+    assert list(band_days_near(late)) == [20778, 20779, 20780]
+    assert band_day(late + timedelta(hours=24)) in band_days_near(late)
+
+
+def test_a_copy_a_day_away_is_not_even_read_but_one_across_midnight_merges(
+    store: Store,
+) -> None:
+    store.sync_sources([LIVE, WIRE])
+    evening = T0.replace(hour=23, minute=30)
+    _poll(store, WIRE, [_dated("Bridge shut", TEXT, evening)], evening)
+    much_later = evening + timedelta(days=2)
+    far = _batch(LIVE, [_dated("Cracked bridge", COPY, much_later)], much_later)
+    assert store.known_for(LIVE, far).copies == {}
+    next_morning = evening + timedelta(hours=2)
+    near = _batch(LIVE, [_dated("Cracked bridge", COPY, next_morning)], next_morning)
+    assert band_day(next_morning) == band_day(evening) + 1
+    assert [c.source for c in store.known_for(LIVE, near).copies.values()] == ["wire"]
+    report = _poll(store, LIVE, [_dated("Cracked bridge", COPY, next_morning)], next_morning)
+    assert (report.new, report.duplicates) == (0, 1)
+
+
+def test_a_poll_writes_its_events_in_the_order_of_its_decisions(store: Store) -> None:
+    store.sync_sources([LIVE])
+    first = [post(f"Post {i}", f"{TEXT} Update number {i}.", i) for i in range(2)]
+    _poll(store, LIVE, first, T0)
+    start = store.events_after(STORY.id, 0)[-1].id
+    later = T0 + timedelta(minutes=5)
+    edited = post("Post 1", f"{TEXT} Update number 1, corrected.", 1)
+    polled = [post("New A", f"{TEXT} Fresh A."), edited, post("New B", f"{TEXT} Fresh B.", 2)]
+    report = _poll(store, LIVE, polled, later)
+    assert (report.new, report.updated) == (2, 1)
+    events = store.events_after(STORY.id, start)
+    assert [(e.kind, e.entry.title) for e in events] == [
+        ("new", "New A"),
+        ("update", "Post 1"),
+        ("new", "New B"),
+    ]
+
+
+def test_the_migration_rebuilds_the_index_from_the_stored_signatures(store: Store) -> None:
+    store.sync_sources([LIVE, WIRE])
+    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+    _poll(store, LIVE, [_dated("Other", f"{TEXT} And more.", T0, 1)], T0)
+    query = select(entry_bands).order_by(*entry_bands.primary_key.columns)
+    with store.engine.connect() as c:
+        before = [tuple(r) for r in c.execute(query).all()]
+    assert len(before) > 40 and {r[1] for r in before} == {band_day(T0)}
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as c:
+        config.attributes["connection"] = c
+        command.downgrade(config, "0004-1")
+        command.upgrade(config, "head")
+    with store.engine.connect() as c:
+        after = [tuple(r) for r in c.execute(query).all()]
+    assert after == before

@@ -1,0 +1,321 @@
+"""WebSub end to end: a real hub (tests/websub_hub.py), the service's app under uvicorn
+on a free port, a feed served by tests/httpserver.py that advertises the hub, and the
+store on SQLite and PostgreSQL. Nothing here polls the feed after it is discovered, so
+whatever reaches the merged Atom feed came by push."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from aggregator.config import LiveSettings, load
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
+from aggregator.hub_ping import HubPing
+from aggregator.sources import Fetchers
+from aggregator.store import Store
+from aggregator.store.subscriptions import Subscriptions
+from aggregator.subscriber import Subscriber
+from aggregator.types import PollReport, SourceSpec
+from aggregator.web import create_app
+from aggregator.websub import HubLinks, Subscription
+from aggregator.worker import Worker
+from tests.httpserver import Received, Route, serve
+from tests.test_service_e2e import free_port
+from tests.websub_hub import Hub, run_hub
+
+CONFIG = """
+[service]
+public_url = "http://127.0.0.1:{port}"
+{extra}
+
+[[stories]]
+id = "story"
+title = "A story"
+
+[[sources]]
+name = "wire"
+kind = "feed"
+url = "{feed_url}"
+"""
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Wire</title>
+  <id>urn:example:wire</id>
+  <updated>2026-11-22T09:00:00Z</updated>
+  <link rel="hub" href="{hub}"/>
+  <link rel="self" href="{topic}"/>
+  {entries}
+</feed>
+"""
+ENTRY = """<entry><id>urn:example:{n}</id><title>{title}</title>
+  <updated>2026-11-22T09:0{n}:00Z</updated>
+  <content type="text">{title}: the council said on Friday that inspectors would return.</content>
+</entry>"""
+
+
+@dataclass
+class Running:
+    base: str
+    hub: Hub
+    topic: str
+    store: Store
+    live: LiveSettings
+    subscriber: Subscriber
+    client: httpx.Client
+    feed_requests: list[Received]
+
+    @property
+    def spec(self) -> SourceSpec:
+        return self.live.current.sources[0]
+
+    def feed(self, *titles: str) -> bytes:
+        items = "".join(ENTRY.format(n=n, title=t) for n, t in enumerate(titles))
+        return ATOM.format(hub=self.hub.url, topic=self.topic, entries=items).encode()
+
+    def atom(self) -> str:
+        return httpx.get(f"{self.base}/stories/story.atom").text
+
+    def rows(self) -> list[Subscription]:
+        return Subscriptions(self.store).for_source("wire")
+
+    def subscribe(self) -> Subscription:
+        self.subscriber.after_poll(self.spec, PollReport(source="wire"), datetime.now(UTC))
+        self.hub.wait_for(lambda: self.hub.subscribers)
+        return self.rows()[0]
+
+
+@pytest.fixture
+def running(store: Store, tmp_path: Path) -> Iterator[Running]:
+    port = free_port()
+    routes: dict[str, Route] = {}
+    with run_hub() as hub, serve(routes) as feeds:
+        topic = feeds.url("/wire.atom")
+        routes["/wire.atom"] = Route(
+            body=ATOM.format(hub=hub.url, topic=topic, entries="").encode(),
+            content_type="application/atom+xml",
+        )
+        path = tmp_path / "aggregator.toml"
+        extra = f'websub_hub = "{hub.url}"'
+        path.write_text(CONFIG.format(port=port, extra=extra, feed_url=topic), encoding="utf-8")
+        live = LiveSettings(load(path, {}), {})
+        store.sync_sources(live.current.sources)
+        with make_client(FetchLimits()) as client, _serving(store, live, port) as base:
+            subscriber = Subscriber(live, store, client, FetchLimits(), lease_seconds=600)
+            yield Running(base, hub, topic, store, live, subscriber, client, feeds.requests)
+
+
+def test_subscribe_and_verification_of_intent(running: Running) -> None:
+    row = running.subscribe()
+    [request] = running.hub.requests_of("subscribe")
+    assert request["hub.topic"] == [running.topic]
+    assert request["hub.callback"] == [f"{running.base}/websub/{row.token}"]
+    assert request["hub.lease_seconds"] == ["600"]
+    assert request["hub.secret"] == [row.secret] and len(row.secret) >= 32
+    assert row.token not in ("wire", "story") and len(row.token) >= 32
+    assert row.state == "active" and row.lease_seconds == 600
+    assert row.lease_until is not None and row.lease_until > datetime.now(UTC)
+    assert running.hub.state.verifications[-1].echoed
+    assert running.subscriber.is_pushed("wire", datetime.now(UTC))
+
+
+def test_a_push_is_in_the_merged_feed_without_a_poll(running: Running) -> None:
+    running.subscribe()
+    assert "Ferry services resume" not in running.atom()
+    statuses = running.hub.distribute(
+        running.topic, running.feed("Ferry services resume"), "application/atom+xml"
+    )
+    assert statuses == [202]
+    assert "Ferry services resume" in running.atom()
+    assert running.rows()[0].last_push_at is not None
+    assert [r.path for r in running.feed_requests] == ["/wire.atom"]  # discovery only
+
+
+@pytest.mark.parametrize("method", ["sha1", "sha384", "sha512"])
+def test_every_recognised_signature_method_is_accepted(running: Running, method: str) -> None:
+    running.subscribe()
+    body = running.feed(f"Signed with {method}")
+    assert running.hub.distribute(running.topic, body, "application/atom+xml", method=method)
+    assert f"Signed with {method}" in running.atom()
+
+
+@pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "", "md5=abc"])
+def test_a_push_with_a_bad_or_missing_signature_is_acknowledged_and_ignored(
+    running: Running, signature: str
+) -> None:
+    running.subscribe()
+    body = running.feed("Forged update")
+    statuses = running.hub.distribute(
+        running.topic, body, "application/atom+xml", signature=signature
+    )
+    assert statuses == [202]  # §7.1.2: acknowledged, so the forger learns nothing
+    assert "Forged update" not in running.atom()
+    assert running.rows()[0].last_push_at is None
+
+
+def test_verification_for_a_topic_we_did_not_ask_for_is_refused(running: Running) -> None:
+    row = running.subscribe()
+    callback = f"{running.base}/websub/{row.token}"
+    assert running.hub.verify(callback, "http://127.0.0.1:9/other.atom") == 404
+    assert running.hub.verify(callback, running.topic, mode="unsubscribe") == 404
+    assert running.hub.verify(f"{running.base}/websub/not-a-token", running.topic) == 404
+    assert [v.echoed for v in running.hub.state.verifications] == [True, False, False, False]
+
+
+def test_pushes_to_an_unknown_token_are_gone(running: Running) -> None:
+    response = httpx.post(f"{running.base}/websub/nobody", content=b"<feed/>")
+    assert response.status_code == 410
+
+
+def test_a_denial_marks_the_subscription_denied(running: Running) -> None:
+    row = running.subscribe()
+    assert running.hub.deny(f"{running.base}/websub/{row.token}", running.topic) == 200
+    assert running.rows()[0].state == "denied"
+    assert not running.subscriber.is_pushed("wire", datetime.now(UTC))
+
+
+def test_the_lease_is_renewed_before_it_ends(running: Running) -> None:
+    first = running.subscribe()
+    assert first.lease_until is not None
+    assert running.subscriber.renew_due(first.lease_until - timedelta(seconds=130)) == []
+    later = first.lease_until - timedelta(seconds=110)  # past 80% of the 600 s lease
+    assert [s.token for s in running.subscriber.renew_due(later)] == [first.token]
+    running.hub.wait_for(lambda: len(running.hub.state.verifications) == 2)
+    renewed = running.rows()[0]
+    assert len(running.hub.requests_of("subscribe")) == 2
+    assert renewed.token == first.token and renewed.state == "active"
+    assert renewed.lease_until is not None and renewed.lease_until >= first.lease_until
+
+
+def test_a_quiet_hub_means_polling_again_and_resubscribing(running: Running) -> None:
+    row = running.subscribe()
+    assert row.updated_at is not None
+    soon = row.updated_at + timedelta(seconds=running.spec.interval)
+    running.subscriber.after_poll(running.spec, PollReport(source="wire", new=1), soon)
+    assert running.subscriber.quiet(soon) == []
+    late = row.updated_at + timedelta(seconds=running.spec.interval * 4)
+    running.subscriber.after_poll(running.spec, PollReport(source="wire", new=1), late)
+    assert not running.subscriber.is_pushed("wire", late)
+    assert running.subscriber.quiet(late) == ["wire"]
+    running.hub.wait_for(lambda: len(running.hub.state.verifications) == 2)
+    assert len(running.hub.requests_of("subscribe")) == 2
+    assert running.rows()[0].state == "active"
+
+
+def test_the_hub_is_pinged_when_a_story_changes(running: Running) -> None:
+    HubPing(running.live, running.client, FetchLimits())("story")
+    running.hub.wait_for(lambda: len(running.hub.state.fetched) == 2)
+    base = f"{running.base}/stories/story"
+    # Each ping is its own request, handled in its own thread: the order may vary.
+    assert sorted(running.hub.state.fetched) == [(base + ".atom", 200), (base + ".json", 200)]
+    assert [r["hub.mode"] for r in running.hub.state.requests] == [["publish"], ["publish"]]
+
+
+def test_no_ping_without_a_configured_hub(running: Running, tmp_path: Path) -> None:
+    path = tmp_path / "plain.toml"
+    path.write_text(CONFIG.format(port=8080, extra="", feed_url=running.topic), "utf-8")
+    HubPing(LiveSettings(load(path, {}), {}), running.client, FetchLimits())("story")
+    assert running.hub.state.requests == []
+
+
+def test_no_subscription_when_the_hub_cannot_reach_the_callback(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "aggregator.toml"
+    feed_url = "http://127.0.0.1:9/wire.atom"
+    path.write_text(CONFIG.format(port=8080, extra="", feed_url=feed_url), encoding="utf-8")
+    live = LiveSettings(load(path, {}), {})
+    with make_client(FetchLimits()) as client:
+        subscriber = Subscriber(live, store, client, FetchLimits())
+        links = HubLinks(("https://hub.example.org/",), feed_url)
+        assert subscriber.after_fetch(live.current.sources[0], links, datetime.now(UTC)) is None
+    assert Subscriptions(store).all() == []
+
+
+@contextlib.contextmanager
+def _serving(store: Store, live: LiveSettings, port: int) -> Iterator[str]:
+    """The service's app under uvicorn on 127.0.0.1:`port`, in a thread."""
+    config = uvicorn.Config(
+        create_app(store, live), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def test_a_feed_without_a_hub_is_looked_at_again_only_after_a_day(
+    store: Store, tmp_path: Path
+) -> None:
+    bare = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>W</title></feed>'
+    with serve({"/wire.atom": Route(body=bare, content_type="application/atom+xml")}) as feeds:
+        path = tmp_path / "aggregator.toml"
+        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
+        path.write_text(config, encoding="utf-8")
+        live = LiveSettings(load(path, {}), {})
+        now = datetime.now(UTC)
+        with make_client(FetchLimits()) as client:
+            subscriber = Subscriber(live, store, client, FetchLimits())
+            spec = live.current.sources[0]
+            for minutes in (0, 5, 60, 23 * 60):
+                subscriber.after_poll(
+                    spec, PollReport(source="wire"), now + timedelta(minutes=minutes)
+                )
+            assert len(feeds.requests) == 1
+            subscriber.after_poll(spec, PollReport(source="wire"), now + timedelta(hours=25))
+            assert len(feeds.requests) == 2
+
+
+def test_the_worker_subscribes_when_a_polled_feed_advertises_a_hub(running: Running) -> None:
+    limits = FetchLimits()
+    worker = Worker(
+        running.live,
+        running.store,
+        Fetchers(running.client, limits),
+        subscriber=running.subscriber,
+        owner="w1",
+    )
+    worker.apply_settings(running.live.current)
+    try:
+        [report] = worker.poll_due(datetime.now(UTC))
+        assert report.source == "wire" and report.error is None
+        running.hub.wait_for(lambda: running.hub.subscribers)
+        assert [row.state for row in running.rows()] == ["active"]
+    finally:
+        worker.shutdown()
+
+
+def test_discovery_keeps_the_hosts_limits(store: Store, tmp_path: Path) -> None:
+    """A hub discovery request is a request to the feed's host like any poll: while the
+    host's Retry-After holds, nothing is sent."""
+    with serve(
+        {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
+    ) as feeds:
+        path = tmp_path / "aggregator.toml"
+        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
+        path.write_text(config, encoding="utf-8")
+        live = LiveSettings(load(path, {}), {})
+        now = datetime.now(UTC)
+        limits = FetchLimits()
+        with make_client(limits) as client:
+            fetchers = Fetchers(client, limits)
+            fetchers.hosts.hold(feeds.url("/"), now + timedelta(hours=1))
+            subscriber = Subscriber(live, store, client, limits, fetchers=fetchers)
+            subscriber.after_poll(live.current.sources[0], PollReport(source="wire"), now)
+        assert feeds.requests == []
