@@ -91,9 +91,12 @@ def body_words(text: str) -> list[str]:
 
 def shingles(title: str, text: str) -> frozenset[str]:
     """Word trigrams of title and body, taken separately so none spans the boundary."""
+    return _shingles_of(body_words(title), body_words(text))
+
+
+def _shingles_of(*parts: list[str]) -> frozenset[str]:
     found: set[str] = set()
-    for part in (title, text):
-        words = body_words(part)
+    for words in parts:
         if len(words) < SHINGLE_WORDS:
             found.update(words)
             continue
@@ -104,9 +107,10 @@ def shingles(title: str, text: str) -> frozenset[str]:
 def sign(entry: Entry) -> Entry:
     """The entry with its MinHash signature and LSH band keys; short bodies get none,
     since they are never matched on text alone."""
-    if len(body_words(entry.text)) < MIN_BODY_WORDS:
+    words = body_words(entry.text)
+    if len(words) < MIN_BODY_WORDS:
         return entry
-    signature = signature_of(shingles(entry.title, entry.text))
+    signature = signature_of(_shingles_of(body_words(entry.title), words))
     return replace(entry, signature=signature, bands=band_keys(signature))
 
 
@@ -117,7 +121,8 @@ def signature_of(shingle_set: frozenset[str]) -> bytes:
         permutations=_TEMPLATE.permutations,
         scheme=_TEMPLATE.scheme,
     )
-    minhash.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+    # The minimum does not depend on the order the shingles are hashed in.
+    minhash.update_batch([s.encode("utf-8") for s in shingle_set])
     return bytes(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())
 
 

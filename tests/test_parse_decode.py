@@ -62,6 +62,33 @@ def test_html_meta_http_equiv_is_used() -> None:
     assert decode_body(doc(page.encode("koi8-r"))) == page
 
 
+XML_LATIN1 = '<?xml version="1.0" encoding="iso-8859-1"?>'
+META_KOI8 = '<meta charset="koi8-r">'
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text_encoding", "content_type"),
+    [
+        # Header charset over the XML declaration (RFC 7303 §3.2: the MIME charset wins).
+        (XML_LATIN1, "utf-8", "application/xml; charset=utf-8"),
+        # BOM over the header and the XML declaration (WHATWG Encoding "decode": BOM sniff).
+        (codecs.BOM_UTF8.decode("latin-1") + XML_LATIN1, "utf-8", "text/xml; charset=koi8-r"),
+        # XML declaration over a meta charset further in (XHTML served as XML).
+        (XML_LATIN1 + META_KOI8, "iso-8859-1", "application/xhtml+xml"),
+        # Meta charset alone, no header charset.
+        (META_KOI8, "koi8-r", "text/html"),
+    ],
+)
+def test_declaration_precedence_bom_header_xml_meta(
+    prefix: str, text_encoding: str, content_type: str
+) -> None:
+    # Each wrong guess would turn the Cyrillic or accented text into mojibake.
+    text = "<p>caf\u00e9</p>" if text_encoding == "iso-8859-1" else "<p>\u043c\u0438\u0440</p>"
+    body = prefix.encode("latin-1") + text.encode(text_encoding)
+    expected = prefix.removeprefix(codecs.BOM_UTF8.decode("latin-1")) + text
+    assert decode_body(doc(body, content_type)) == expected
+
+
 def test_a_declared_charset_that_does_not_fit_falls_through_to_cp1252() -> None:
     assert decode_body(doc(TEXT.encode("cp1252"), "text/plain; charset=utf-8")) == TEXT
 

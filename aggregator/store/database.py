@@ -40,7 +40,7 @@ def create_store_engine(database_url: str) -> Engine:
         # The tag lets `migrate --contract` see which code the live processes run.
         tag = {} if "application_name" in url.query else {"application_name": _tag()}
         return create_engine(
-            database_url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=tag
+            database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=tag
         )
     except (SQLAlchemyError, ImportError) as e:
         raise StoreError(f"cannot open database {url.render_as_string()}: {e}") from e
