@@ -141,18 +141,18 @@ class _Site:
         if story is None:
             return _not_found(request)
         base = self.url(f"/stories/{story.id}")
-        rendered = await anyio.to_thread.run_sync(
-            self.rendered.get, story, media_type, base, render
-        )
+        form = f"{media_type} hub={self._hub()}"  # a new hub in the config renders afresh
+        rendered = await anyio.to_thread.run_sync(self.rendered.get, story, form, base, render)
         return _conditional(request, rendered, media_type)
 
-    @staticmethod
-    def _atom(view: StoryView, base: str) -> bytes:
-        return render_feed(view, "atom", story_url=base)
+    def _hub(self) -> str | None:
+        return self.live.current.service.websub_hub
 
-    @staticmethod
-    def _jsonfeed(view: StoryView, base: str) -> bytes:
-        return render_feed(view, "json", story_url=base)
+    def _atom(self, view: StoryView, base: str) -> bytes:
+        return render_feed(view, "atom", story_url=base, hub_url=self._hub())
+
+    def _jsonfeed(self, view: StoryView, base: str) -> bytes:
+        return render_feed(view, "json", story_url=base, hub_url=self._hub())
 
     @staticmethod
     def _page(view: StoryView, base: str) -> bytes:

@@ -319,3 +319,11 @@ def test_discovery_keeps_the_hosts_limits(store: Store, tmp_path: Path) -> None:
             subscriber = Subscriber(live, store, client, limits, fetchers=fetchers)
             subscriber.after_poll(live.current.sources[0], PollReport(source="wire"), now)
         assert feeds.requests == []
+
+
+def test_our_feeds_name_the_configured_hub(running: Running) -> None:
+    atom = running.atom()
+    assert f'<link rel="hub" href="{running.hub.url}"' in atom
+    assert f'<link rel="self" href="{running.base}/stories/story.atom"' in atom
+    feed = httpx.get(f"{running.base}/stories/story.json").json()
+    assert feed["hubs"] == [{"type": "WebSub", "url": running.hub.url}]

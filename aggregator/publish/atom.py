@@ -27,7 +27,12 @@ _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010fff
 
 
 def render_atom(
-    view: StoryView, *, self_url: str, page_url: str, fallback_updated: datetime
+    view: StoryView,
+    *,
+    self_url: str,
+    page_url: str,
+    fallback_updated: datetime,
+    hub_url: str | None = None,
 ) -> bytes:
     """The story's feed as UTF-8 Atom, entries in the order given (newest first).
 
@@ -43,6 +48,9 @@ def render_atom(
     _person(feed, "author", FEED_AUTHOR, PROJECT_URL)
     _link(feed, "self", self_url, ATOM_TYPE)
     _link(feed, "alternate", page_url, "text/html")
+    if hub_url:
+        # WebSub §4: the hub and the self link tell subscribers where to subscribe.
+        _link(feed, "hub", hub_url, None)
     generator = _text(feed, "generator", "aggregator")
     generator.set("uri", PROJECT_URL)
     generator.set("version", __version__)

@@ -15,13 +15,17 @@ FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "json")
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def render_feed(view: StoryView, fmt: FeedFormat, *, story_url: str) -> bytes:
-    """`story_url` is the story page; the feeds live at `story_url + ".atom"` / `".json"`."""
+def render_feed(
+    view: StoryView, fmt: FeedFormat, *, story_url: str, hub_url: str | None = None
+) -> bytes:
+    """`story_url` is the story page; the feeds live at `story_url + ".atom"` / `".json"`.
+    `hub_url`: the WebSub hub the feeds announce their changes to, if any."""
     if fmt == "atom":
         return render_atom(
             view,
             self_url=f"{story_url}.atom",
             page_url=story_url,
             fallback_updated=EMPTY_FEED_UPDATED,
+            hub_url=hub_url,
         )
-    return render_jsonfeed(view, feed_url=f"{story_url}.json", page_url=story_url)
+    return render_jsonfeed(view, feed_url=f"{story_url}.json", page_url=story_url, hub_url=hub_url)

@@ -20,7 +20,9 @@ EXTENSION_KEY = "_aggregator"
 EXTENSION_ABOUT = PROJECT_URL
 
 
-def render_jsonfeed(view: StoryView, *, feed_url: str, page_url: str) -> bytes:
+def render_jsonfeed(
+    view: StoryView, *, feed_url: str, page_url: str, hub_url: str | None = None
+) -> bytes:
     """The story's feed as UTF-8 JSON, items newest first by `date_published`."""
     story = view.story
     feed: dict[str, Any] = {
@@ -32,6 +34,8 @@ def render_jsonfeed(view: StoryView, *, feed_url: str, page_url: str) -> bytes:
         "authors": [{"name": "aggregator", "url": PROJECT_URL}],
         "items": [entry_json(e) for e in by_published(view.entries)],
     }
+    if hub_url:
+        feed["hubs"] = [{"type": "WebSub", "url": hub_url}]  # JSON Feed 1.1 "hubs"
     if view.deleted:
         # JSON Feed has no tombstones; readers that know this extension can drop these.
         deleted = [deleted_json(e) for e in view.deleted]
