@@ -35,8 +35,9 @@ from aggregator.schedule import Activity, Hints, backoff, bounds_of, next_poll
 from aggregator.similarity import sign
 from aggregator.sources import KINDS_BY_NAME, Fetchers
 from aggregator.store import SourceStatus, Store
-from aggregator.store.subscriptions import store_pushed
 from aggregator.types import (
+    Decision,
+    Deletion,
     Document,
     Entry,
     Fetched,
@@ -80,12 +81,7 @@ def poll(
                 store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
             )
         posts, state, problems = _parse_all(source, fetched)
-        entries = normalize(_keep(source, story, posts), source=source.name, now=now)
-        entries = [sign(e) for e in entries]
-        pages = _pages_read_whole(source, posts)
-        known = store.known_for(source, entries, pages)
-        decisions = decide(entries, known, now=now)
-        deletions = find_deletions(decisions, known, pages)
+        decisions, deletions = _decide(source, story, posts, store, now)
         fresh = sum(d.action in ("new", "duplicate") for d in decisions)
         plan = _plan(source, status, fetched, now, jitter, new_posts=fresh)
         report = store.apply(source, decisions, state, now, deletions, schedule=plan)
@@ -131,13 +127,8 @@ def ingest_pushed(
     try:
         status = store.source_status(source.name)
         posts, _, problems = _parse_all(source, Fetched((document,), status.state))
-        entries = normalize(_keep(source, story, posts), source=source.name, now=now)
-        entries = [sign(e) for e in entries]
-        pages = _pages_read_whole(source, posts)
-        known = store.known_for(source, entries, pages)
-        decisions = decide(entries, known, now=now)
-        deletions = find_deletions(decisions, known, pages)
-        report = store_pushed(store, source, decisions, deletions, now)
+        decisions, deletions = _decide(source, story, posts, store, now)
+        report = store.apply_pushed(source, decisions, deletions, now)
         return _problems(report, problems)
     except AggregatorError as e:
         reason = e.reason if isinstance(e, SourceError) else str(e)
@@ -193,6 +184,18 @@ def _report_move(source: SourceSpec, status: SourceStatus, fetched: Fetched) -> 
     if fetched.moved_to and fetched.moved_to not in (source.url, status.moved_to):
         fields = {"source": source.name, "old": source.url, "new": fetched.moved_to}
         log.warning("source moved permanently, update your config", extra=fields)
+
+
+def _decide(
+    source: SourceSpec, story: StorySpec, posts: list[Post], store: Store, now: datetime
+) -> tuple[list[Decision], list[Deletion]]:
+    """keep | normalize | sign | store.known_for | decide | find_deletions"""
+    entries = normalize(_keep(source, story, posts), source=source.name, now=now)
+    entries = [sign(e) for e in entries]
+    pages = _pages_read_whole(source, posts)
+    known = store.known_for(source, entries, pages)
+    decisions = decide(entries, known, now=now)
+    return decisions, find_deletions(decisions, known, pages)
 
 
 def _parse_all(

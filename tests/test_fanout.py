@@ -33,7 +33,7 @@ from aggregator.store import Store, open_store
 from aggregator.store.notify import StoryChanges
 from tests.builders import T0
 from tests.conftest import LIVEBLOG_SEED, ROOT
-from tests.test_service_e2e import free_port, read_events, wait_for
+from tests.test_service_e2e import free_port, kill_all, read_events, wait_for
 
 CONFIG = """
 [service]
@@ -132,10 +132,7 @@ def deployment(postgres_url: str, tmp_path: Path) -> Iterator[Deployment]:
     try:
         yield running
     finally:
-        for process in running.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        kill_all(running.processes)
         store.engine.dispose()
 
 

@@ -72,6 +72,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL what is still running and reap it."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def wait_for(check, timeout: float = 30.0, step: float = 0.2):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:
@@ -118,9 +126,7 @@ def service(tmp_path: Path) -> Iterator[Running]:
         wait_for(eight_entries)
         yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_all([process])
 
 
 def save_like_an_editor(path: Path, text: str) -> None:

@@ -36,6 +36,7 @@ from aggregator.store.schema import entry_items, sources
 from aggregator.types import FetchState, SourceSpec
 from tests.conftest import ROOT
 from tests.httpserver import Route, Server, serve
+from tests.test_service_e2e import kill_all
 
 HEAD = """
 [service]
@@ -158,10 +159,7 @@ def cluster(postgres_url: str, tmp_path: Path, routes: dict[str, Route]) -> Iter
         try:
             yield running
         finally:
-            for process in running.processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+            kill_all(running.processes)
             store.engine.dispose()
 
 

@@ -26,7 +26,7 @@ from aggregator.store.scheduling import (
     sync_changes,
 )
 from aggregator.store.schema import entries, events, sources
-from aggregator.store.writes import hold_story_events, write_decisions
+from aggregator.store.writes import hold_story_events, write_and_announce
 from aggregator.types import (
     Decision,
     Deletion,
@@ -142,17 +142,19 @@ class Store(ScheduleRows):
                     **scheduled(schedule, now),
                 )
             )
-            counts, deleted = write_decisions(c, source, decisions, deletions, now)
-            if deleted or counts["new"] or counts["edited"] or counts["duplicate"]:
-                announce(c, source.story)  # delivered to web nodes on commit
-        return PollReport(
-            source=source.name,
-            new=counts["new"],
-            updated=counts["edited"],
-            duplicates=counts["duplicate"],
-            unchanged=counts["unchanged"],
-            deleted=deleted,
-        )
+            return write_and_announce(c, source, decisions, deletions, now)
+
+    def apply_pushed(
+        self,
+        source: SourceSpec,
+        decisions: Sequence[Decision],
+        deletions: Sequence[Deletion],
+        now: datetime,
+    ) -> PollReport:
+        """Write what a WebSub push decided, in one transaction. Unlike `apply` it leaves
+        the source row alone: validators, schedule and a worker's lease belong to polling."""
+        with self._writing() as c:
+            return write_and_announce(c, source, decisions, deletions, now)
 
     def record_failure(
         self,

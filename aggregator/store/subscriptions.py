@@ -1,4 +1,4 @@
-"""EDGE: the WebSub subscriptions table, and the write of a pushed body's decisions.
+"""EDGE: the WebSub subscriptions table.
 
 One row per (source, hub); the callback token finds a row when a hub calls back.
 Decisions about rows live in aggregator.websub.
@@ -6,41 +6,14 @@ Decisions about rows live in aggregator.websub.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
 
-from aggregator.store.notify import announce
 from aggregator.store.repository import Store
 from aggregator.store.schema import websub_subscriptions as table
-from aggregator.store.writes import write_decisions
-from aggregator.types import Decision, Deletion, PollReport, SourceSpec
 from aggregator.websub import State, Subscription
-
-
-def store_pushed(
-    store: Store,
-    source: SourceSpec,
-    decisions: Sequence[Decision],
-    deletions: Sequence[Deletion],
-    now: datetime,
-) -> PollReport:
-    """Write what a push decided, in one transaction. Unlike Store.apply it leaves the
-    source row alone: validators, schedule and a worker's lease belong to polling."""
-    with store._connection(write=True) as c:
-        counts, deleted = write_decisions(c, source, decisions, deletions, now)
-        if deleted or counts["new"] or counts["edited"] or counts["duplicate"]:
-            announce(c, source.story)
-    return PollReport(
-        source=source.name,
-        new=counts["new"],
-        updated=counts["edited"],
-        duplicates=counts["duplicate"],
-        unchanged=counts["unchanged"],
-        deleted=deleted,
-    )
 
 
 class Subscriptions:

@@ -21,12 +21,34 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from aggregator.normalize import entry_key
 from aggregator.store import clusters
+from aggregator.store.notify import announce
 from aggregator.store.schema import entries, events
-from aggregator.types import Decision, Deletion, Entry, SourceSpec
+from aggregator.types import Decision, Deletion, Entry, PollReport, SourceSpec
 
 Event = tuple[int, str]  # (entry id, kind)
 # The first key of the advisory locks that order a story's events (the second: the story).
 EVENTS_LOCK = 0x657674
+
+
+def write_and_announce(
+    c: Connection,
+    source: SourceSpec,
+    decisions: Sequence[Decision],
+    deletions: Sequence[Deletion],
+    now: datetime,
+) -> PollReport:
+    """Write the decisions; when the story changed, tell the web nodes (on commit)."""
+    counts, deleted = write_decisions(c, source, decisions, deletions, now)
+    if deleted or counts["new"] or counts["edited"] or counts["duplicate"]:
+        announce(c, source.story)
+    return PollReport(
+        source=source.name,
+        new=counts["new"],
+        updated=counts["edited"],
+        duplicates=counts["duplicate"],
+        unchanged=counts["unchanged"],
+        deleted=deleted,
+    )
 
 
 def write_decisions(
