@@ -6,7 +6,7 @@
     | read     streamed and decoded, stopped past max_bytes or past the total deadline
     | compare  sha256 equal to the last body's -> unchanged, new validators kept
 
-httpx errors become FetchError in `_translated`, the one place that knows them.
+httpx errors become FetchError in `translated_errors`, the one place that knows them.
 
 HTTP/2 is offered where the server offers it: httpx negotiates h2 by ALPN during the TLS
 handshake (RFC 9113 §3.2), so https:// sources may speak HTTP/2 while plain http:// ones
@@ -49,7 +49,7 @@ def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) ->
     HTTP/2 where a TLS server offers it. `verify` is the system trust store unless a
     caller (a test with its own CA) passes an SSLContext."""
     return httpx.Client(
-        timeout=_timeout(limits),
+        timeout=request_timeout(limits),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
@@ -71,8 +71,8 @@ def fetch_http(
     deadline = time.monotonic() + limits.total_timeout
     headers = _conditional_headers(state)
     with (
-        _translated(source.name, url, limits, client.max_redirects),
-        client.stream("GET", url, headers=headers, timeout=_timeout(limits)) as response,
+        translated_errors(source.name, url, limits, client.max_redirects),
+        client.stream("GET", url, headers=headers, timeout=request_timeout(limits)) as response,
     ):
         hints = _server_hints(response, now)
         _log_response(source.name, response)
@@ -86,7 +86,7 @@ def fetch_http(
             if wait is not None:
                 reason += f" (the server asks us to wait {wait:g}s)"
             raise FetchError(source.name, reason, retry_after=wait)
-        body = _read_body(response, source.name, limits, deadline)
+        body = read_body(response, source.name, limits, deadline)
     return replace(_compare(response, body, state, now), **hints)
 
 
@@ -100,9 +100,9 @@ def _log_response(name: str, response: httpx.Response) -> None:
     log.debug("fetched", extra=fields)
 
 
-def _timeout(limits: FetchLimits) -> httpx.Timeout:
+def request_timeout(limits: FetchLimits) -> httpx.Timeout:
     # A single read may wait as long as the whole budget; the deadline checked between
-    # chunks in _read_body is what stops a server that keeps dribbling bytes.
+    # chunks in read_body is what stops a server that keeps dribbling bytes.
     return httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout)
 
 
@@ -123,7 +123,7 @@ def _conditional_headers(state: FetchState) -> dict[str, str]:
     return headers
 
 
-def _read_body(response: httpx.Response, name: str, limits: FetchLimits, deadline: float) -> bytes:
+def read_body(response: httpx.Response, name: str, limits: FetchLimits, deadline: float) -> bytes:
     body = bytearray()
     # iter_bytes yields decoded bytes, so the cap bounds what a compressed body expands
     # to; one network chunk may still inflate (~1000x at most for deflate) before the check.
@@ -233,7 +233,9 @@ def _parse_http_date(value: str | None) -> datetime | None:
 
 
 @contextmanager
-def _translated(name: str, url: str, limits: FetchLimits, max_redirects: int) -> Iterator[None]:
+def translated_errors(
+    name: str, url: str, limits: FetchLimits, max_redirects: int
+) -> Iterator[None]:
     try:
         yield
     except httpx.ConnectTimeout as e:

@@ -2,7 +2,7 @@
 
 Every call goes through the shared client with the same caps as a poll: connect and
 total timeouts, a body size cap, the redirect limit. httpx errors become FetchError in
-fetch.http's `_translated`, the one place that knows them.
+fetch.http's `translated_errors`, the one place that knows them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from aggregator.errors import FetchError
-from aggregator.fetch.http import _read_body, _timeout, _translated
+from aggregator.fetch.http import read_body, request_timeout, translated_errors
 from aggregator.fetch.limits import FetchLimits
 from aggregator.websub import HubLinks, discover
 
@@ -25,12 +25,12 @@ def discover_hub(client: httpx.Client, url: str, limits: FetchLimits, *, name: s
     """§4: GET the topic URL and read its hub and self links (headers, then body)."""
     deadline = time.monotonic() + limits.total_timeout
     with (
-        _translated(name, url, limits, client.max_redirects),
-        client.stream("GET", url, timeout=_timeout(limits)) as response,
+        translated_errors(name, url, limits, client.max_redirects),
+        client.stream("GET", url, timeout=request_timeout(limits)) as response,
     ):
         if not response.is_success:
             raise FetchError(name, f"HTTP {response.status_code} from {response.url}")
-        body = _read_body(response, name, limits, deadline)
+        body = read_body(response, name, limits, deadline)
     links = response.headers.get_list("link")
     return discover(str(response.url), links, body, response.headers.get("content-type"))
 
@@ -51,14 +51,18 @@ def post_form(
     content = httpx.QueryParams(list(form.items()) if isinstance(form, Mapping) else list(form))
     headers = {"Content-Type": FORM_TYPE}
     with (
-        _translated(name, url, limits, client.max_redirects),
+        translated_errors(name, url, limits, client.max_redirects),
         client.stream(
-            "POST", url, content=str(content).encode(), headers=headers, timeout=_timeout(limits)
+            "POST",
+            url,
+            content=str(content).encode(),
+            headers=headers,
+            timeout=request_timeout(limits),
         ) as response,
     ):
         if response.is_success:
             return response.status_code
-        said = _read_body(response, name, limits, deadline)[:_ERROR_EXCERPT]
+        said = read_body(response, name, limits, deadline)[:_ERROR_EXCERPT]
         text = said.decode("utf-8", "replace").strip()
         detail = f": {text}" if text else ""
         raise FetchError(name, f"hub {url} answered HTTP {response.status_code}{detail}")
