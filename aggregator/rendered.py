@@ -1,24 +1,35 @@
 """Rendered feeds kept in memory per process, keyed by the story's version in the store.
 
 Rendering a story of 500 entries takes tens of milliseconds; asking the store whether
-anything changed takes three index lookups. So a request whose story has not changed is
-answered from memory: 200 with the kept bytes, or 304 on its kept ETag. The store stays
-the source of truth: a write from any process changes the version, and the next request
-renders afresh.
+anything changed takes three index lookups and a thread. So a request whose story has not
+changed is answered from memory: 200 with the kept bytes (gzipped once, when the client
+accepts it), or 304 on the kept ETag.
+
+The store stays the source of truth. `get` asks it for the story's version and renders
+afresh when a write from any process changed it. `peek` answers without asking, from the
+event loop, only while the kept rendering was confirmed less than `fresh_seconds` ago and
+no change signal for the story arrived since: this process's worker and the PostgreSQL
+listener signal every write as it commits, so the window only bounds how late a write
+that signals nobody (a one-off `aggregator poll` on SQLite, a lost notification) shows.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.store import Store
+from aggregator.store.notify import StoryChanges
 from aggregator.types import StorySpec, StoryView
 
 Renderer = Callable[[StoryView, str], bytes]
+FRESH_SECONDS = 1.0
+GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -26,30 +37,71 @@ class Rendered:
     body: bytes
     etag: str
     modified: datetime | None
+    gzipped: bytes | None = None
+
+    @property
+    def gzip_etag(self) -> str:
+        """The ETag of the gzip-coded variant: a different representation (RFC 9110 §8.8.3)."""
+        return self.etag[:-1] + '-gzip"'
+
+
+@dataclass(frozen=True)
+class _Kept:
+    version: tuple[object, ...]
+    rendered: Rendered
+    confirmed_at: float
+    generation: tuple[int, int]
 
 
 class RenderCache:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store,
+        changes: StoryChanges | None = None,
+        *,
+        fresh_seconds: float = FRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.changes = changes or StoryChanges()
+        self.fresh_seconds = fresh_seconds
+        self.clock = clock
         self._lock = threading.Lock()
-        self._kept: dict[tuple[str, str], tuple[object, Rendered]] = {}
+        self._kept: dict[tuple[str, str], _Kept] = {}
+
+    def peek(self, story: StorySpec, form: str, base: str) -> Rendered | None:
+        """The kept rendering if it may be served without asking the store; non-blocking."""
+        with self._lock:
+            kept = self._kept.get((story.id, form))
+        if kept is None or kept.version[1:] != (story, base):
+            return None
+        if self.clock() - kept.confirmed_at >= self.fresh_seconds:
+            return None
+        if self.changes.generation(story.id) != kept.generation:
+            return None
+        return kept.rendered
 
     def get(self, story: StorySpec, form: str, base: str, render: Renderer) -> Rendered:
         """The story rendered by `render` (named `form`), from memory when still current.
         Blocking: call it from a worker thread."""
-        # Read the version before the view: a write landing in between leaves a newer
-        # document under an older version, which costs one more render, never staleness.
+        # Read the signal's generation, then the version, then the view: a write landing
+        # in between leaves a newer document under an older version and generation, which
+        # costs one more render, never staleness.
+        generation = self.changes.generation(story.id)
+        confirmed_at = self.clock()
         version = (self.store.story_version(story.id), story, base)
         key = (story.id, form)
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and kept[0] == version:
-            return kept[1]
-        view = self.store.story_view(story)
-        body = render(view, base)
-        rendered = Rendered(body, etag_of(body), view.updated)
+        if kept is not None and kept.version == version:
+            rendered = kept.rendered
+        else:
+            view = self.store.story_view(story)
+            body = render(view, base)
+            packed = gzip.compress(body, GZIP_LEVEL, mtime=0)
+            rendered = Rendered(body, etag_of(body), view.updated, packed)
         with self._lock:
-            self._kept[key] = (version, rendered)
+            self._kept[key] = _Kept(version, rendered, confirmed_at, generation)
         return rendered
 
 

@@ -288,6 +288,12 @@ class PollReport:
     def failed(self) -> bool:
         return self.error is not None
 
+    @property
+    def changed_story(self) -> bool:
+        """Whether the story's feeds read differently now (a copy joining an entry shows
+        as "also reported by")."""
+        return bool(self.new or self.updated or self.deleted or self.duplicates)
+
 
 @dataclass(frozen=True)
 class SourceRef:

@@ -33,7 +33,7 @@ from aggregator.publish.feeds import render_feed
 from aggregator.publish.page import render_index, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
-from aggregator.rendered import RenderCache, Rendered, Renderer, etag_of
+from aggregator.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
 from aggregator.store import Store
 from aggregator.store.notify import Listener, StoryChanges
 from aggregator.types import StorySpec, StoryView
@@ -58,21 +58,25 @@ class Live:
     listener: Listener | None = None
     role: str = "run"
     recheck_seconds: float = STREAM_RECHECK_SECONDS
+    # How long a rendered feed is served without asking the store (rendered.py).
+    fresh_seconds: float = FRESH_SECONDS
 
 
 def create_app(store: Store, live: LiveSettings, streams: Live | None = None) -> Starlette:
     """The one app factory, for the service and for tests alike."""
     site = _Site(store, live, streams or Live())
+    # Feeds and pages keep their own gzip variant (rendered.py); the rest is gzipped here.
+    gzipped = [Middleware(GZipMiddleware, minimum_size=500)]
     routes = [
-        Route("/", site.index),
-        Route("/healthz", site.health),
+        Route("/", site.index, middleware=gzipped),
+        Route("/healthz", site.health, middleware=gzipped),
         Route("/stories/{story_id}.atom", site.atom),
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed)
-    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+    return Starlette(routes=routes)
 
 
 class _Site:
@@ -80,7 +84,7 @@ class _Site:
         self.store = store
         self.live = live
         self.streams = streams
-        self.rendered = RenderCache(store)
+        self.rendered = RenderCache(store, streams.changes, fresh_seconds=streams.fresh_seconds)
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -142,7 +146,10 @@ class _Site:
             return _not_found(request)
         base = self.url(f"/stories/{story.id}")
         form = f"{media_type} hub={self._hub()}"  # a new hub in the config renders afresh
-        rendered = await anyio.to_thread.run_sync(self.rendered.get, story, form, base, render)
+        rendered = self.rendered.peek(story, form, base)
+        if rendered is None:
+            get = self.rendered.get
+            rendered = await anyio.to_thread.run_sync(get, story, form, base, render)
         return _conditional(request, rendered, media_type)
 
     def _hub(self) -> str | None:
@@ -229,18 +236,42 @@ def _last_event_id(request: Request) -> int | None:
 
 
 def _conditional(request: Request, rendered: Rendered, media_type: str) -> Response:
-    """200 with validators, or 304 when the client's copy is current (RFC 9110 §13)."""
-    headers = {"ETag": rendered.etag, "Cache-Control": "no-cache"}
+    """200 with validators, or 304 when the client's copy is current (RFC 9110 §13).
+    A rendering kept with its gzip variant is sent gzipped to clients that accept it."""
+    packed = rendered.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": "no-cache"}
+    if rendered.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
     modified = rendered.modified
     if modified is not None:
         headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        if rendered.etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        current = {rendered.etag, rendered.gzip_etag}
+        if current & {t.strip().removeprefix("W/") for t in if_none_match.split(",")}:
             return Response(status_code=304, headers=headers)
     elif modified is not None and _not_modified_since(request, modified):
         return Response(status_code=304, headers=headers)
+    if packed and rendered.gzipped is not None:
+        headers["Content-Encoding"] = "gzip"
+        return Response(rendered.gzipped, media_type=media_type, headers=headers)
     return Response(rendered.body, media_type=media_type, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header admits gzip (a `q=0` refuses it)."""
+    for part in (accept_encoding or "").split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        weight = params.strip().lower()
+        if not weight.startswith("q="):
+            return True
+        try:
+            return float(weight[2:]) > 0
+        except ValueError:
+            return False
+    return False
 
 
 def _not_modified_since(request: Request, modified: datetime) -> bool:

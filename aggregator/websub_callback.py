@@ -125,9 +125,8 @@ class _Callback:
         )
         report = await anyio.to_thread.run_sync(ingest, spec, story, body)
         await anyio.to_thread.run_sync(self.subscriptions.record_push, subscription.token, now)
-        changed = report.new or report.updated or report.deleted
         log.info("websub push stored", extra={"source": spec.name, "new": report.new})
-        if changed and self.on_change is not None:
+        if report.changed_story and self.on_change is not None:
             await anyio.to_thread.run_sync(self.on_change, story.id)
         return Response(status_code=202)
 

@@ -143,7 +143,7 @@ class Worker:
         _log_report(report)
         if self.subscriber is not None:
             self.subscriber.after_poll(spec, report, at)
-        if (report.new or report.updated or report.deleted) and self.on_change:
+        if report.changed_story and self.on_change:
             self.on_change(spec.story)
         return report
 

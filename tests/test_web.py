@@ -14,7 +14,7 @@ from aggregator.config import LiveSettings, load
 from aggregator.dedupe import decide
 from aggregator.store import Store
 from aggregator.types import FetchState, SourceSpec
-from aggregator.web import create_app
+from aggregator.web import Live, accepts_gzip, create_app
 from tests.builders import T0, entries, post
 from tests.feedcheck import check_atom, check_jsonfeed
 
@@ -31,17 +31,25 @@ BODY = "Inspectors will return to the council early next year, the watchdog said
 
 
 @pytest.fixture
-def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+def streams() -> Live:
+    return Live()
+
+
+@pytest.fixture
+def client(store: Store, streams: Live, tmp_path: Path) -> Iterator[TestClient]:
     path = tmp_path / "aggregator.toml"
     path.write_text(CONFIG, encoding="utf-8")
     settings = load(path, {})
     store.sync_sources(settings.sources)
-    spec: SourceSpec = settings.sources[0]
-    posts = [post(f"Update {i}", f"{BODY} ({i})", position=i) for i in range(3)]
-    batch = entries(*posts, source_name="live")
-    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
-    with TestClient(create_app(store, LiveSettings(settings, {}))) as test_client:
+    add_posts(store, settings.sources[0], range(3))
+    with TestClient(create_app(store, LiveSettings(settings, {}), streams)) as test_client:
         yield test_client
+
+
+def add_posts(store: Store, spec: SourceSpec, numbers: range) -> None:
+    posts = [post(f"Update {i}", f"{BODY} ({i})", position=i) for i in numbers]
+    batch = entries(*posts, source_name=spec.name)
+    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
 
 
 def test_feeds_are_valid_and_answer_conditional_requests(client: TestClient) -> None:
@@ -68,9 +76,50 @@ def test_feeds_are_valid_and_answer_conditional_requests(client: TestClient) -> 
 
 
 def test_responses_are_compressed_for_clients_that_ask(client: TestClient) -> None:
-    response = client.get("/stories/story.atom", headers={"Accept-Encoding": "gzip"})
-    assert response.headers.get("content-encoding") == "gzip"
-    assert b"Update 2" in response.content
+    for path in ("/", "/stories/story.atom", "/stories/story.json", "/stories/story"):
+        packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert packed.headers.get("content-encoding") == "gzip", path
+        assert "content-encoding" not in plain.headers, path
+        assert packed.content == plain.content, path
+    assert b"Update 2" in plain.content  # the last, the page
+    # A feed's gzip variant is kept with it: its own ETag, and either ETag revalidates.
+    packed = client.get("/stories/story.atom", headers={"Accept-Encoding": "gzip, br"})
+    plain = client.get("/stories/story.atom", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    assert packed.headers["etag"] != plain.headers["etag"]
+    for etag in (packed.headers["etag"], plain.headers["etag"]):
+        again = {"If-None-Match": etag, "Accept-Encoding": "gzip"}
+        assert client.get("/stories/story.atom", headers=again).status_code == 304
+
+
+def test_a_signalled_write_shows_in_the_feeds_at_once(
+    client: TestClient, store: Store, streams: Live, tmp_path: Path
+) -> None:
+    before = client.get("/stories/story.atom")
+    assert client.get("/stories/story.atom").headers["etag"] == before.headers["etag"]
+    add_posts(store, load(tmp_path / "aggregator.toml", {}).sources[0], range(3, 4))
+    streams.changes.changed("story")  # what this process's worker does after a commit
+    after = client.get("/stories/story.atom", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200 and b"Update 3" in after.content
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("x-gzip", True),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0", False),
+        ("br, identity", False),
+        ("*", False),
+        (None, False),
+    ],
+)
+def test_accepts_gzip(header: str | None, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
 
 
 def test_page_index_and_health(client: TestClient) -> None:

@@ -98,6 +98,20 @@ def test_a_poll_with_news_tells_the_story_changed(worker: Worker, changed: list[
     assert again is not None and again.new == 0 and changed == ["s"]
 
 
+def test_a_copy_joining_an_entry_tells_the_story_changed(
+    worker: Worker, config: Path, changed: list[str]
+) -> None:
+    """The feeds now name a second source for the entry, so their readers must hear of it."""
+    copy = f'[[sources]]\nname = "copy"\nkind = "article"\npath = "{ARTICLE_SEED}"\n'
+    config.write_text(CONFIG.format(article=ARTICLE_SEED, extra=copy), encoding="utf-8")
+    worker.check_config()
+    first = worker.poll_source("article", now=T0)
+    assert first is not None and first.new == 1 and changed == ["s"]
+    second = worker.poll_source("copy", now=T0)
+    assert second is not None and (second.new, second.duplicates) == (0, 1)
+    assert changed == ["s", "s"]
+
+
 def test_a_failing_source_waits_for_its_retry_time(worker: Worker, config: Path) -> None:
     config.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
     worker.check_config()

@@ -48,6 +48,13 @@ class StoryChanges:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._events: dict[str, asyncio.Event] = {}
         self._lock = threading.Lock()
+        self._counts: dict[str | None, int] = {}
+
+    def generation(self, story: str) -> tuple[int, int]:
+        """Moves on with every signal for `story` (or for every story): a reader that
+        saw the same generation before and after its read saw no signal in between."""
+        with self._lock:
+            return self._counts.get(story, 0), self._counts.get(None, 0)
 
     def token(self, story: str) -> asyncio.Event:
         loop = asyncio.get_running_loop()
@@ -59,6 +66,7 @@ class StoryChanges:
     def changed(self, story: str | None) -> None:
         """Wake the waiters of `story`, or of every story when it is None."""
         with self._lock:
+            self._counts[story] = self._counts.get(story, 0) + 1
             loop = self._loop
         # A loop closed in between has nobody waiting on it.
         if loop is not None and not loop.is_closed():
