@@ -6,8 +6,10 @@ Generates a corpus of `--feeds` feeds (bench/corpus.py; 20 give about 700 entrie
 than the 500 a merged feed shows), serves it with nginx, and starts the real service
 (run.py, uvicorn as service.py configures it) on a temp config that follows every feed.
 Once each source has been polled, the merged Atom feed is saved to a folder that a
-second nginx serves as a static file with ETag. wrk then measures, for both servers,
-plain GETs (200) and GETs with a matching If-None-Match (304). Needs wrk and nginx (apt).
+second nginx serves as a static file with ETag, beside the gzip bytes the service sends
+(`gzip_static`, so both send exactly the same bytes). wrk then measures, for both servers,
+plain GETs (200), GETs with a matching If-None-Match (304) and GETs that accept gzip (200,
+gzip: what feed readers send). Needs wrk and nginx (apt).
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _ERRORS = re.compile(r"^\s+(Socket errors|Non-2xx or 3xx responses):.*$", re.MULTILINE)
 
 
-def wrk(url: str, seconds: int, connections: int, etag: str | None) -> float:
-    """Requests/s from `wrk -t2`; with `etag`, every request is conditional."""
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> float:
+    """Requests/s from `wrk -t2`, every request carrying `headers`."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", url]
-    if etag is not None:
-        command += ["-H", f"If-None-Match: {etag}"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     out = subprocess.run(
         command, check=True, capture_output=True, text=True, timeout=seconds + 30
     ).stdout
@@ -60,6 +62,14 @@ def validator(url: str, body: bytes) -> str:
     if again.status_code != 304:
         raise RuntimeError(f"{url} answers {again.status_code} to If-None-Match {etag}")
     return etag
+
+
+def gzipped(url: str) -> bytes:
+    """The bytes `url` sends to a client that accepts gzip, as sent."""
+    with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}, timeout=30) as r:
+        if r.headers.get("content-encoding") != "gzip":
+            raise RuntimeError(f"{url} did not gzip for a client that accepts it")
+        return b"".join(r.iter_raw())
 
 
 def wait_until_settled(base: str, sources: int) -> None:
@@ -99,17 +109,26 @@ def measure(feeds: int, seconds: int, connections: int, profiled: int = 0) -> Re
                 wait_until_settled(base, feeds)
                 ours = f"{base}/stories/bench.atom"
                 body = httpx.get(ours, timeout=30).content
+                packed = gzipped(ours)
                 (folder / "static" / "bench.atom").write_bytes(body)
+                (folder / "static" / "bench.atom.gz").write_bytes(packed)
                 with nginx(folder / "static") as static:
                     theirs = f"{static}/bench.atom"
+                    if gzipped(theirs) != packed:
+                        raise RuntimeError("nginx does not send the service's gzip bytes")
                     rates = {
-                        f"{name}_{status}": wrk(url, seconds, connections, etag)
+                        f"{name}_{status}": wrk(url, seconds, connections, headers)
                         for name, url in (("ours", ours), ("nginx", theirs))
-                        for status, etag in (("200", None), ("304", validator(url, body)))
+                        for status, headers in (
+                            ("200", {}),
+                            ("304", {"If-None-Match": validator(url, body)}),
+                            ("200gz", {"Accept-Encoding": "gzip"}),
+                        )
                     }
         why = profile(f"sqlite:///{folder / 'store.sqlite'}", "bench", profiled) if profiled else ""
     entries = body.count(b"<entry>") + body.count(b"<entry ")
-    return {"bytes": len(body), "entries": entries, **rates, "profile": why}
+    sizes = {"bytes": len(body), "gzip_bytes": len(packed)}
+    return {**sizes, "entries": entries, **rates, "profile": why}
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ PHASES = ("cold", "warm", "tick")
 SPEEDUP_TARGETS = {"cold": 10.0, "warm": 5.0}
 LATENCY_P95_TARGET = 1.0
 RATE_SHARE_TARGET = 0.5
+RATE_ROWS = {"200": "200", "304": "304", "200gz": "200, gzip (Accept-Encoding: gzip)"}
 Results = Mapping[str, Any]
 
 
@@ -53,8 +54,9 @@ def targets_section(results: Results) -> str:
         met = None if p95 is None else p95 < LATENCY_P95_TARGET
         rows.append((name, "not measured" if p95 is None else _ms(p95), met))
     rate = results.get("rate") or {}
-    for status in ("200", "304") if rate else ():
-        name = f"merged feed, {status}: >= {RATE_SHARE_TARGET:.0%} of nginx's static rate"
+    for status in [s for s in RATE_ROWS if f"ours_{s}" in rate or "error" in rate]:
+        label = RATE_ROWS[status]
+        name = f"merged feed, {label}: >= {RATE_SHARE_TARGET:.0%} of nginx's static rate"
         if "error" in rate:
             rows.append((name, "not measured", None))
             continue
@@ -116,15 +118,18 @@ def rate_section(rate: Mapping[str, Any]) -> str:
     lines = [
         title,
         "",
-        f"{rate['entries']} entries, {rate['bytes']:,} bytes; "
-        f"`wrk -t2 -c{rate['connections']} -d{rate['seconds']}s`, uncompressed.",
+        f"{rate['entries']} entries, {rate['bytes']:,} bytes "
+        f"({rate.get('gzip_bytes', 0):,} gzipped); "
+        f"`wrk -t2 -c{rate['connections']} -d{rate['seconds']}s`.",
         "",
         "| response | aggregator req/s | nginx req/s | aggregator / nginx |",
         "|---|---:|---:|---:|",
     ]
-    for status in ("200", "304"):
+    for status, label in RATE_ROWS.items():
+        if f"ours_{status}" not in rate:  # results from before the gzip row was measured
+            continue
         ours, theirs = rate[f"ours_{status}"], rate[f"nginx_{status}"]
-        lines.append(f"| {status} | {ours:,.1f} | {theirs:,.0f} | {_share(rate, status):.2%} |")
+        lines.append(f"| {label} | {ours:,.1f} | {theirs:,.0f} | {_share(rate, status):.2%} |")
     if rate.get("profile"):
         lines += ["", "Where a merged-feed request's time goes (bench/feed_profile.py):", ""]
         lines += ["```", rate["profile"].rstrip(), "```"]

@@ -29,7 +29,7 @@ STOP_SECONDS = 10.0
 NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
 http {{ access_log off; default_type application/xml;
-  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }} }}
+  server {{ listen 127.0.0.1:{port}; root {root}; etag on; gzip_static on; }} }}
 """
 
 

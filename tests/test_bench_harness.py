@@ -55,3 +55,21 @@ def test_report_marks_each_target_against_its_measurement() -> None:
     assert "| merged feed, 200: >= 50% of nginx's static rate | not measured | - |" in text
     assert "| 60 | 2 | cold | 2.00 (1.00-3.00) | 20.00 (20.00-20.00) | 10.00x |" in text
     assert "Not measured: RuntimeError: wrk not found" in text
+
+
+META = {"date": "d", "cpus": 2, "python": "3.11", "command": "x"}
+
+
+def test_report_shares_of_nginx_rate_per_response() -> None:
+    rate = {"entries": 500, "bytes": 600_000, "gzip_bytes": 150_000, "connections": 50}
+    rate |= {"seconds": 10, "ours_200": 4000.0, "nginx_200": 8000.0, "ours_304": 900.0}
+    rate |= {"nginx_304": 90000.0, "ours_200gz": 3000.0, "nginx_200gz": 12000.0}
+    text = report.render({"meta": META, "rate": rate})
+    assert "| merged feed, 200: >= 50% of nginx's static rate | 50.00% | yes |" in text
+    assert "| merged feed, 304: >= 50% of nginx's static rate | 1.00% | **no** |" in text
+    gz = "| merged feed, 200, gzip (Accept-Encoding: gzip): >= 50% of nginx's static rate"
+    assert f"{gz} | 25.00% | **no** |" in text
+    assert "| 200, gzip (Accept-Encoding: gzip) | 3,000.0 | 12,000 | 25.00% |" in text
+    assert "600,000 bytes (150,000 gzipped)" in text
+    del rate["ours_200gz"], rate["nginx_200gz"]  # a result file from before the gzip row
+    assert "gzip (Accept" not in report.render({"meta": META, "rate": rate})
