@@ -34,6 +34,7 @@ from aggregator.publish.page import render_index, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
+from aggregator.shared_reads import SharedReads
 from aggregator.store import Store
 from aggregator.store.notify import Listener, StoryChanges
 from aggregator.types import StorySpec, StoryView
@@ -85,6 +86,7 @@ class _Site:
         self.live = live
         self.streams = streams
         self.rendered = RenderCache(store, streams.changes, fresh_seconds=streams.fresh_seconds)
+        self.reads = SharedReads(store.events_after, streams.changes)
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -188,7 +190,7 @@ class _Site:
         idle = _Idle(self.streams.recheck_seconds)
         while True:
             token = self.streams.changes.token(story_id)
-            batch = await anyio.to_thread.run_sync(self.store.events_after, story_id, after)
+            batch = await self.reads.events_after(story_id, after)
             idle.read()
             for event in batch:
                 yield format_event(event)
