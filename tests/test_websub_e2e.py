@@ -5,9 +5,6 @@ whatever reaches the merged Atom feed came by push."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from aggregator.config import LiveSettings, load
 from aggregator.fetch.http import make_client
@@ -29,6 +25,7 @@ from aggregator.types import PollReport, SourceSpec
 from aggregator.web import create_app
 from aggregator.websub import HubLinks, Subscription
 from aggregator.worker import Worker
+from tests.appserver import serving
 from tests.httpserver import Received, Route, serve
 from tests.test_service_e2e import free_port
 from tests.websub_hub import Hub, run_hub
@@ -109,7 +106,7 @@ def running(store: Store, tmp_path: Path) -> Iterator[Running]:
         path.write_text(CONFIG.format(port=port, extra=extra, feed_url=topic), encoding="utf-8")
         live = LiveSettings(load(path, {}), {})
         store.sync_sources(live.current.sources)
-        with make_client(FetchLimits()) as client, _serving(store, live, port) as base:
+        with make_client(FetchLimits()) as client, serving(create_app(store, live), port) as base:
             subscriber = Subscriber(live, store, client, FetchLimits(), lease_seconds=600)
             yield Running(base, hub, topic, store, live, subscriber, client, feeds.requests)
 
@@ -239,25 +236,6 @@ def test_no_subscription_when_the_hub_cannot_reach_the_callback(
         links = HubLinks(("https://hub.example.org/",), feed_url)
         assert subscriber.after_fetch(live.current.sources[0], links, datetime.now(UTC)) is None
     assert Subscriptions(store).all() == []
-
-
-@contextlib.contextmanager
-def _serving(store: Store, live: LiveSettings, port: int) -> Iterator[str]:
-    """The service's app under uvicorn on 127.0.0.1:`port`, in a thread."""
-    config = uvicorn.Config(
-        create_app(store, live), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
 
 
 def test_a_feed_without_a_hub_is_looked_at_again_only_after_a_day(
