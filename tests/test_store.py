@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,11 +13,16 @@ from sqlalchemy import func, select
 
 from aggregator.dedupe import decide
 from aggregator.errors import StoreError
-from aggregator.store import Store
+from aggregator.store import Store, open_store
+from aggregator.store.database import WAL_CHECKPOINT_PAGES
 from aggregator.store.schema import entries as entries_table
 from aggregator.store.schema import metadata
 from aggregator.types import Decision, FetchState, FileStamp
 from tests.builders import STORY, T0, entries, post, source
+
+# synchronous 1 = NORMAL: with WAL, a commit is durable once the WAL is synced at checkpoint.
+SQLITE_SETTINGS = {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}
+SQLITE_SETTINGS |= {"wal_autocheckpoint": WAL_CHECKPOINT_PAGES}
 
 LIVE = source("live")
 WIRE = source("wire", kind="feed", url="http://127.0.0.1:9/wire.xml", path=None)
@@ -39,6 +45,14 @@ def test_migrations_build_exactly_the_declared_schema(store: Store) -> None:
     with store.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
     assert diff == []
+
+
+def test_sqlite_connections_get_the_write_settings(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    with store.engine.connect() as c:
+        settings = [c.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE_SETTINGS]
+    store.engine.dispose()
+    assert settings == list(SQLITE_SETTINGS.values())
 
 
 def test_new_posts_are_stored_once_and_in_page_order(synced: Store) -> None:
