@@ -27,7 +27,11 @@ Results = Mapping[str, Any]
 def render(results: Results) -> str:
     meta = results["meta"]
     measured = f"Measured {meta['date']} on {meta['cpus']} CPUs, Python {meta['python']}:"
-    parts = [f"{measured}\n`{meta['command']}`", targets_section(results)]
+    header = f"{measured}\n`{meta['command']}`"
+    for update in meta.get("updates", []):
+        again = ", ".join(update["parts"])
+        header += f"\n\nRe-measured {update['date']} ({again}): `{update['command']}`"
+    parts = [header, targets_section(results)]
     if results.get("cycles"):
         parts.append(cycles_section(results["cycles"]))
     if results.get("watch"):
@@ -120,7 +124,8 @@ def rate_section(rate: Mapping[str, Any]) -> str:
         "",
         f"{rate['entries']} entries, {rate['bytes']:,} bytes "
         f"({rate.get('gzip_bytes', 0):,} gzipped); "
-        f"`wrk -t2 -c{rate['connections']} -d{rate['seconds']}s`.",
+        f"`wrk -t2 -c{rate['connections']} -d{rate['seconds']}s`, "
+        f"{rate.get('runs', 1)} run(s) of each, servers interleaved; median (min-max).",
         "",
         "| response | aggregator req/s | nginx req/s | aggregator / nginx |",
         "|---|---:|---:|---:|",
@@ -128,8 +133,9 @@ def rate_section(rate: Mapping[str, Any]) -> str:
     for status, label in RATE_ROWS.items():
         if f"ours_{status}" not in rate:  # results from before the gzip row was measured
             continue
-        ours, theirs = rate[f"ours_{status}"], rate[f"nginx_{status}"]
-        lines.append(f"| {label} | {ours:,.1f} | {theirs:,.0f} | {_share(rate, status):.2%} |")
+        ours, theirs = _rates(rate, "ours", status), _rates(rate, "nginx", status)
+        cells = f"{_spread_rate(ours)} | {_spread_rate(theirs)} | {_share(rate, status):.2%}"
+        lines.append(f"| {label} | {cells} |")
     if rate.get("profile"):
         lines += ["", "Where a merged-feed request's time goes (bench/feed_profile.py):", ""]
         lines += ["```", rate["profile"].rstrip(), "```"]
@@ -145,8 +151,22 @@ def _speedup(runs: list[Any], phase: str) -> float:
     return statistics.median(_seconds(runs, "reader", phase)) / ours
 
 
+def _rates(rate: Mapping[str, Any], server: str, status: str) -> list[float]:
+    """One server's requests/s for one response: a run per wrk run (one, in older files)."""
+    value = rate[f"{server}_{status}"]
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
+
+
 def _share(rate: Mapping[str, Any], status: str) -> float:
-    return float(rate[f"ours_{status}"]) / float(rate[f"nginx_{status}"])
+    """Median of ours over median of nginx's."""
+    ours = statistics.median(_rates(rate, "ours", status))
+    return ours / statistics.median(_rates(rate, "nginx", status))
+
+
+def _spread_rate(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:,.0f}"
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
 def _spread(values: list[float]) -> str:

@@ -38,7 +38,9 @@ PARTS = ("cycles", "watch", "rate")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", default="500,5000", help="corpus sizes, comma-separated")
-    parser.add_argument("--runs", type=int, default=5, help="runs per size (>= 5 for issue 5)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="runs per size, and wrk runs per rate (>= 5)"
+    )
     parser.add_argument(
         "--cycle-timeout", type=float, default=poll_cycle.CYCLE_TIMEOUT, help="per cycle, s"
     )
@@ -49,6 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-requests", type=int, default=20, help="0: no profile")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[])
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="re-measure only the parts not skipped, keeping the others from --out's .json",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,22 +85,26 @@ def cycles(args: argparse.Namespace) -> dict[str, Any]:
 
 def rate(args: argparse.Namespace) -> dict[str, Any]:
     result = feed_rate.measure(
-        args.rate_feeds, args.wrk_seconds, args.connections, args.profile_requests
+        args.rate_feeds, args.wrk_seconds, args.connections, args.runs, args.profile_requests
     )
-    return {**result, "seconds": args.wrk_seconds, "connections": args.connections}
+    sizes = {"seconds": args.wrk_seconds, "connections": args.connections, "runs": args.runs}
+    return {**result, **sizes}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
-    results: dict[str, Any] = {
-        "meta": {
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "command": command,
-        }
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "command": command,
     }
+    results: dict[str, Any] = {"meta": meta}
+    if args.update:
+        results = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
+        parts = [p for p in PARTS if p not in args.skip]
+        results["meta"].setdefault("updates", []).append({**meta, "parts": parts})
     if "cycles" not in args.skip:
         results["cycles"] = cycles(args)
     if "watch" not in args.skip:

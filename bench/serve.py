@@ -29,7 +29,7 @@ STOP_SECONDS = 10.0
 NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
 http {{ access_log off; default_type application/xml;
-  server {{ listen 127.0.0.1:{port}; root {root}; etag on; gzip_static on; }} }}
+  server {{ listen 127.0.0.1:{port}; root {root}; etag on; gzip_static on; {extra} }} }}
 """
 
 
@@ -63,12 +63,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def nginx(root: Path) -> Iterator[str]:
-    """Serve `root` with nginx (one worker) on a free loopback port; yield its base URL."""
+def nginx(root: Path, extra: str = "") -> Iterator[str]:
+    """Serve `root` with nginx (one worker) on a free loopback port, with `extra`
+    directives in its server block; yield its base URL."""
     folder = Path(tempfile.mkdtemp(prefix="aggbench-nginx-"))
     port = free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=folder, port=port, root=root))
+    conf.write_text(NGINX_CONF.format(dir=folder, port=port, root=root, extra=extra))
     # nginx's workers run as another user: they must be able to read the files.
     temp = Path(tempfile.gettempdir())
     for path in (root, *root.parents):

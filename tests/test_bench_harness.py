@@ -69,7 +69,10 @@ def test_report_shares_of_nginx_rate_per_response() -> None:
     assert "| merged feed, 304: >= 50% of nginx's static rate | 1.00% | **no** |" in text
     gz = "| merged feed, 200, gzip (Accept-Encoding: gzip): >= 50% of nginx's static rate"
     assert f"{gz} | 25.00% | **no** |" in text
-    assert "| 200, gzip (Accept-Encoding: gzip) | 3,000.0 | 12,000 | 25.00% |" in text
+    assert "| 200, gzip (Accept-Encoding: gzip) | 3,000 | 12,000 | 25.00% |" in text
     assert "600,000 bytes (150,000 gzipped)" in text
+    rate |= {"ours_200": [4000.0, 3000.0, 4400.0], "nginx_200": [7000.0, 8000.0, 9000.0]}
+    text = report.render({"meta": META, "rate": rate})
+    assert "| 200 | 4,000 (3,000-4,400) | 8,000 (7,000-9,000) | 50.00% |" in text  # medians
     del rate["ours_200gz"], rate["nginx_200gz"]  # a result file from before the gzip row
     assert "gzip (Accept" not in report.render({"meta": META, "rate": rate})
