@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from parse_rate import documents
+from parse_rate import documents, summary
 
 from aggregator.normalize import normalize
 from aggregator.parse.feed import parse_feed
@@ -51,10 +51,6 @@ def pooled(pool: ProcessPoolExecutor, docs: Sequence[Document]) -> float:
     for _ in pool.map(signed_entries, docs, chunksize=4):
         pass
     return len(docs) / (time.perf_counter() - start)
-
-
-def summary(rates: list[float]) -> str:
-    return f"{statistics.median(rates):.1f} ({min(rates):.1f}-{max(rates):.1f})"
 
 
 def main() -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from aggregator.config import Settings, load
+from aggregator.dedupe import decide
 from aggregator.normalize import normalize
-from aggregator.types import Entry, Post, SourceSpec, StorySpec
+from aggregator.store import Store
+from aggregator.types import Entry, FetchState, Post, SourceSpec, StorySpec
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 STORY = StorySpec(id="story", title="A story", keywords=())
@@ -40,3 +44,29 @@ def post(title: str, text: str, position: int = 0, **changes: Any) -> Post:
 
 def entries(*posts: Post, source_name: str = "live", now: datetime = T0) -> list[Entry]:
     return normalize(list(posts), source=source_name, now=now)
+
+
+ONE_LIVE_PAGE = """
+[[stories]]
+id = "story"
+title = "A story"
+[[sources]]
+name = "live"
+kind = "liveblog"
+path = "live.txt"
+"""
+
+
+def one_live_page(store: Store, folder: Path) -> Settings:
+    """A config of one story followed through one live page, loaded and synced."""
+    path = folder / "aggregator.toml"
+    path.write_text(ONE_LIVE_PAGE, encoding="utf-8")
+    settings = load(path, {})
+    store.sync_sources(settings.sources)
+    return settings
+
+
+def store_posts(store: Store, spec: SourceSpec, posts: list[Post], now: datetime = T0) -> None:
+    """Write `posts` as one poll of `spec` would: keyed, judged against the store, stored."""
+    batch = entries(*posts, source_name=spec.name, now=now)
+    store.apply(spec, decide(batch, store.known_for(spec, batch), now=now), FetchState(), now)

@@ -5,24 +5,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from aggregator.config import load
-from aggregator.dedupe import decide
 from aggregator.publish.feeds import render_feed
 from aggregator.rendered import RenderCache
 from aggregator.store import Store
 from aggregator.store.notify import StoryChanges
-from aggregator.types import FetchState, SourceSpec, StorySpec, StoryView
-from tests.builders import T0, entries, post
+from aggregator.types import SourceSpec, StorySpec, StoryView
+from tests.builders import one_live_page, post, store_posts
 
-CONFIG = """
-[[stories]]
-id = "story"
-title = "A story"
-[[sources]]
-name = "live"
-kind = "liveblog"
-path = "live.txt"
-"""
 BASE = "https://agg.example/stories/story"
 
 
@@ -36,8 +25,7 @@ class Clock:
 
 def add_posts(store: Store, spec: SourceSpec, *titles: str) -> None:
     posts = [post(t, f"{t}: the council said on Friday.", position=i) for i, t in enumerate(titles)]
-    batch = entries(*posts, source_name=spec.name)
-    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
+    store_posts(store, spec, posts)
 
 
 def render(view: StoryView, base: str) -> bytes:
@@ -45,10 +33,7 @@ def render(view: StoryView, base: str) -> bytes:
 
 
 def setup(store: Store, tmp_path: Path) -> tuple[StorySpec, SourceSpec]:
-    path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    settings = load(path, {})
-    store.sync_sources(settings.sources)
+    settings = one_live_page(store, tmp_path)
     add_posts(store, settings.sources[0], "First")
     return settings.stories[0], settings.sources[0]
 

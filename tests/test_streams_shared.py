@@ -8,31 +8,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.config import LiveSettings, load
-from aggregator.dedupe import decide
+from aggregator.config import LiveSettings
 from aggregator.store import Store
-from aggregator.types import FetchState, SourceSpec, StreamEvent
+from aggregator.types import SourceSpec, StreamEvent
 from aggregator.web import Live, create_app
 from tests.appserver import serving
-from tests.builders import T0, entries, post
+from tests.builders import one_live_page, post, store_posts
 from tests.test_service_e2e import free_port
 
-CONFIG = """
-[[stories]]
-id = "story"
-title = "A story"
-[[sources]]
-name = "live"
-kind = "liveblog"
-path = "live.txt"
-"""
 STREAMS = 20
 
 
 def add_post(store: Store, spec: SourceSpec, n: int) -> None:
     text = f"Update {n}: inspectors will return to the council early next year, it said."
-    batch = entries(post(f"Update {n}", text, position=n), source_name=spec.name)
-    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
+    store_posts(store, spec, [post(f"Update {n}", text, position=n)])
 
 
 async def follow(url: str, ready: asyncio.Event, followers: list[int], want: str) -> None:
@@ -52,10 +41,7 @@ async def follow(url: str, ready: asyncio.Event, followers: list[int], want: str
 def test_streams_woken_by_one_change_share_the_store_read(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    settings = load(path, {})
-    store.sync_sources(settings.sources)
+    settings = one_live_page(store, tmp_path)
     spec = settings.sources[0]
     add_post(store, spec, 0)
     calls: list[int] = []

@@ -11,22 +11,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.config import LiveSettings, load
-from aggregator.dedupe import decide
 from aggregator.store import Store
-from aggregator.types import FetchState, SourceSpec
+from aggregator.types import SourceSpec
 from aggregator.web import Live, accepts_gzip, create_app
-from tests.builders import T0, entries, post
+from tests.builders import T0, one_live_page, post, store_posts
 from tests.feedcheck import check_atom, check_jsonfeed
 
-CONFIG = """
-[[stories]]
-id = "story"
-title = "A story"
-[[sources]]
-name = "live"
-kind = "liveblog"
-path = "live.txt"
-"""
 BODY = "Inspectors will return to the council early next year, the watchdog said on Friday."
 
 
@@ -37,19 +27,14 @@ def streams() -> Live:
 
 @pytest.fixture
 def client(store: Store, streams: Live, tmp_path: Path) -> Iterator[TestClient]:
-    path = tmp_path / "aggregator.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    settings = load(path, {})
-    store.sync_sources(settings.sources)
+    settings = one_live_page(store, tmp_path)
     add_posts(store, settings.sources[0], range(3))
     with TestClient(create_app(store, LiveSettings(settings, {}), streams)) as test_client:
         yield test_client
 
 
 def add_posts(store: Store, spec: SourceSpec, numbers: range) -> None:
-    posts = [post(f"Update {i}", f"{BODY} ({i})", position=i) for i in numbers]
-    batch = entries(*posts, source_name=spec.name)
-    store.apply(spec, decide(batch, store.known_for(spec, batch), now=T0), FetchState(), T0)
+    store_posts(store, spec, [post(f"Update {i}", f"{BODY} ({i})", position=i) for i in numbers])
 
 
 def test_feeds_are_valid_and_answer_conditional_requests(client: TestClient) -> None:
