@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,17 +12,35 @@ import uvicorn
 from starlette.applications import Starlette
 
 
+def listening_socket() -> socket.socket:
+    """A socket already listening on a free loopback port. Held from the start, the port
+    cannot be taken by another server or a client's ephemeral port before uvicorn runs,
+    as a port found free and closed again can."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
-def serving(app: Starlette, port: int) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+def serving(app: Starlette, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve `app` on `sock` (a fresh listening socket if None); yield its base URL."""
+    sock = sock or listening_socket()
+    config = uvicorn.Config(app, log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     try:
         while not server.started:
             assert thread.is_alive(), "uvicorn did not start"
             time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port_of(sock)}"
     finally:
         server.should_exit = True
         thread.join()
+        sock.close()

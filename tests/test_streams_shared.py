@@ -14,7 +14,6 @@ from aggregator.types import SourceSpec, StreamEvent
 from aggregator.web import Live, create_app
 from tests.appserver import serving
 from tests.builders import one_live_page, post, store_posts
-from tests.test_service_e2e import free_port
 
 STREAMS = 20
 
@@ -68,7 +67,7 @@ def test_streams_woken_by_one_change_share_the_store_read(
         await asyncio.wait_for(asyncio.gather(*running), 20)
         return len(calls) - before
 
-    with serving(app, free_port()) as base:
+    with serving(app) as base:
         reads_after_change = asyncio.run(scenario(base))
     # Each stream reads once for the new event and once more to find nothing after it:
     # 2 reads per stream (40) without sharing; shared, a handful.

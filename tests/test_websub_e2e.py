@@ -25,9 +25,8 @@ from aggregator.types import PollReport, SourceSpec
 from aggregator.web import create_app
 from aggregator.websub import HubLinks, Subscription
 from aggregator.worker import Worker
-from tests.appserver import serving
+from tests.appserver import listening_socket, port_of, serving
 from tests.httpserver import Received, Route, serve
-from tests.test_service_e2e import free_port
 from tests.websub_hub import Hub, run_hub
 
 CONFIG = """
@@ -93,7 +92,8 @@ class Running:
 
 @pytest.fixture
 def running(store: Store, tmp_path: Path) -> Iterator[Running]:
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     routes: dict[str, Route] = {}
     with run_hub() as hub, serve(routes) as feeds:
         topic = feeds.url("/wire.atom")
@@ -106,7 +106,7 @@ def running(store: Store, tmp_path: Path) -> Iterator[Running]:
         path.write_text(CONFIG.format(port=port, extra=extra, feed_url=topic), encoding="utf-8")
         live = LiveSettings(load(path, {}), {})
         store.sync_sources(live.current.sources)
-        with make_client(FetchLimits()) as client, serving(create_app(store, live), port) as base:
+        with make_client(FetchLimits()) as client, serving(create_app(store, live), sock) as base:
             subscriber = Subscriber(live, store, client, FetchLimits(), lease_seconds=600)
             yield Running(base, hub, topic, store, live, subscriber, client, feeds.requests)
 

@@ -169,7 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _verify_request(state: HubState, form: dict[str, list[str]], lease: int | None) -> None:
     def one(name: str) -> str | None:
-        return (form.get(name) or [None])[0]
+        values = form.get(name)
+        return values[0] if values else None
 
     asked = one("hub.lease_seconds")
     granted = lease or (int(asked) if asked else 864000)
