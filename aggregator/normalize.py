@@ -8,12 +8,12 @@ post, its opening words), never from its position on the page.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
+from aggregator.parse.entities import unescape
 from aggregator.types import Entry, Post, StorySpec
 
 # Fewer words than this is too little text to call two items the same copy.
@@ -74,9 +74,17 @@ def entry_key(source: str, item_key: str) -> str:
 def normalize_text(text: str) -> str:
     """Text folded so that the same copy compares equal: no tags, entities, curly quotes,
     case or whitespace differences."""
-    text = html.unescape(_TAG.sub(" ", text))
+    text = unescape(_without_tags(text))
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     return _SPACE.sub(" ", text).strip()
+
+
+def _without_tags(text: str) -> str:
+    """Each tag replaced by a space. Past the last ">" no tag can end, and every "<"
+    there would make the regex scan to the end in vain (quadratic on a run of "<"), so
+    it never sees that tail; before it, every scan ends in a match."""
+    end = text.rfind(">") + 1
+    return _TAG.sub(" ", text[:end]) + text[end:]
 
 
 def fingerprint(title: str, text: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aggregator.errors import ParseError
 from aggregator.parse.decode import read_blocks
 from aggregator.parse.html import render_blocks
-from aggregator.parse.text import Block, heads_a_section
+from aggregator.parse.text import Block, section_heads
 from aggregator.types import Document, ParseContext, Post
 
 SUBHEADING_LEVEL = 3
@@ -19,7 +19,7 @@ def parse_article(doc: Document, context: ParseContext) -> list[Post]:
     title_at = _title_index(blocks)
     if title_at is None:
         raise ParseError("", "no text found in the article")
-    body = [_as_subheading(blocks, i) for i in range(title_at + 1, len(blocks))]
+    body = _with_subheadings(blocks[title_at + 1 :])
     text, html = render_blocks(body)
     return [
         Post(
@@ -41,10 +41,10 @@ def _title_index(blocks: list[Block]) -> int | None:
     return next((i for i, b in enumerate(blocks) if not b.is_caption), None)
 
 
-def _as_subheading(blocks: list[Block], index: int) -> Block:
+def _with_subheadings(blocks: list[Block]) -> list[Block]:
     """Explicit headings keep being headings; in plain text, a title-shaped line leading
     into body text is one."""
-    block = blocks[index]
-    if block.level or heads_a_section(blocks, index):
-        return Block(block.text, level=block.level or SUBHEADING_LEVEL)
-    return block
+    return [
+        Block(block.text, level=block.level or SUBHEADING_LEVEL) if block.level or heads else block
+        for block, heads in zip(blocks, section_heads(blocks), strict=True)
+    ]

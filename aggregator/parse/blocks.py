@@ -34,10 +34,12 @@ _TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "posted", "pub
 _AUTHOR_WORDS = frozenset({"author", "byline", "contributor"})
 _PINNED_WORDS = frozenset({"pinned", "sticky", "featured"})
 _BY = re.compile(r"^(?:by|von|par|por)\s+", re.IGNORECASE)
-# Human time text at the start of a block: clocks, "5 mins ago", "vor 5 Minuten".
+# Human time text at the start of a block: clocks, "5 mins ago", "vor 5 Minuten". The
+# number, the unit and the spaces between are possessive: `\d+\s*\w*\s+` let a run of
+# digits (or spaces) split between two quantifiers in every way (quadratic).
 _TIME_TEXT = re.compile(
-    r"^(?:\w+\s+){0,2}?"
-    r"(?:\d{1,2}[:.h]\d{2}(?!\d)|\d+\s*\w*\s+ago\b|vor\s+\d+|il y a\s+\d+|hace\s+\d+)",
+    r"^(?:\w++\s++){0,2}?"
+    r"(?:\d{1,2}[:.h]\d{2}(?!\d)|\d++(?:\s*+\w++)?\s++ago\b|vor\s+\d+|il y a\s+\d+|hace\s+\d+)",
     re.IGNORECASE,
 )
 

@@ -86,16 +86,16 @@ def _decode_cp1252(body: bytes) -> str:
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown"})
-_HTML_START = re.compile(
-    r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|article|main|div|p|h[1-6])\b",
-    re.IGNORECASE | re.DOTALL,
+_HTML_OPENING = re.compile(
+    r"<(?:!doctype\s++html|html|head|body|article|main|div|p|h[1-6])\b", re.IGNORECASE
 )
+_SPACE = re.compile(r"\s*+")
 
 
 def sniff_format(doc: Document, text: str) -> Format:
     """HTML by content type or opening tag, Markdown by type, name or ATX headings."""
     media_type = (doc.content_type or "").split(";")[0].strip().lower()
-    if media_type in _HTML_TYPES or _HTML_START.match(text):
+    if media_type in _HTML_TYPES or _starts_as_html(text):
         return "html"
     if (
         media_type in _MARKDOWN_TYPES
@@ -117,3 +117,23 @@ def read_blocks(doc: Document) -> tuple[list[Block], Format]:
     else:
         blocks = read_text_blocks(text)
     return [b for b in blocks if not is_chrome(b.text)], found
+
+
+def _starts_as_html(text: str) -> bool:
+    r"""An HTML opening tag after leading whitespace and comments. The comments are
+    skipped one at a time, each to its first "-->": as one regex,
+    `\s*(?:<!--.*?-->\s*)*<html...`, a lazy `.*?` inside the `*` could also end at any
+    later "-->", and a failing match tried every way of grouping the comments
+    (exponential in their number)."""
+    position = _skip_space(text, 0)
+    while text.startswith("<!--", position):
+        end = text.find("-->", position + 4)
+        if end < 0:
+            return False
+        position = _skip_space(text, end + 3)
+    return _HTML_OPENING.match(text, position) is not None
+
+
+def _skip_space(text: str, position: int) -> int:
+    space = _SPACE.match(text, position)
+    return space.end() if space else position

@@ -3,6 +3,7 @@ write our own paragraphs as HTML that the sanitiser leaves as it is."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from html import escape
 from html.parser import HTMLParser
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from aggregator.parse.entities import short_references
 from aggregator.parse.text import Block, collapse, is_attribution
 
 ALLOWED_TAGS = frozenset(
@@ -144,7 +146,32 @@ class _BlockReader(HTMLParser):
 def html_to_blocks(html: str) -> list[Block]:
     """The visible paragraphs of an HTML page or fragment, headings with their level."""
     reader = _BlockReader()
-    reader.feed(html)
-    reader.close()
+    read_whole(reader, html)
     reader.flush()
     return reader.blocks
+
+
+# "<![" and a name html.parser knows as a marked section ("<![CDATA[", "<![if ...]>").
+_KNOWN_SECTION = r"(?:temp|cdata|ignore|include|rcdata|if|else|endif)(?![-_.a-zA-Z0-9])"
+_UNKNOWN_SECTION = re.compile(rf"<!\[(?!{_KNOWN_SECTION})", re.IGNORECASE | re.ASCII)
+
+
+def read_whole(parser: HTMLParser, html: str) -> None:
+    """Feed all of `html` to `parser` and close it: in linear time, and with no
+    exception on any input. The html.parser of Python 3.11.7 (later security releases
+    fixed the first point, gh-135462) needs three things done for it:
+
+      * what feed() cannot finish (a tag, comment or declaration never closed) runs to
+        the end of the input and is not text, as in HTML5 and newer Pythons; close()
+        would instead re-read it from every "<" in it, each time to the end
+        (quadratic on a megabyte of unclosed "<!--" or "<a b=1 ");
+      * "<![" with a name it does not know raised AssertionError; it becomes "<!x[",
+        the bogus comment up to the next ">" that HTML5 makes of it anyway;
+      * a decimal reference of thousands of digits made html.unescape raise
+        ValueError (the int() limit); it is written short first.
+    """
+    parser.feed(_UNKNOWN_SECTION.sub("<!x[", short_references(html)))
+    unfinished = parser.rawdata
+    if unfinished.startswith("<") and unfinished not in ("<", "</"):
+        parser.rawdata = ""
+    parser.close()

@@ -179,7 +179,9 @@ def _opens_post(blocks: list[Block], index: int, previous: Role | None) -> bool:
         return False
     if previous in ("time", "update", "day"):
         return True
-    following = (b for b in blocks[index + 1 :] if not b.is_caption)
+    # Indexes, not a slice: a copy of the rest of the page for every title would be
+    # quadratic on a page of short posts.
+    following = (blocks[i] for i in range(index + 1, len(blocks)) if not blocks[i].is_caption)
     for block in following:
         if is_body(block):
             return True

@@ -9,12 +9,12 @@ a document changed. A feed's channel gives `<ttl>` (minutes) and `<skipHours>` (
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aggregator.parse.decode import decode_body
+from aggregator.parse.entities import unescape
 from aggregator.types import Document, PageSignals
 
 Signals = Callable[[Document], PageSignals]
@@ -22,10 +22,17 @@ Signals = Callable[[Document], PageSignals]
 _FIRST_ITEM = re.compile(r"<(?:item|entry)[\s>]", re.IGNORECASE)
 _TTL = re.compile(r"<ttl>\s*(\d{1,6})\s*</ttl>", re.IGNORECASE)
 _SKIP_HOURS = re.compile(r"<skipHours>(.*?)</skipHours>", re.IGNORECASE | re.DOTALL)
+_SKIP_HOURS_END = re.compile(r"</skipHours>", re.IGNORECASE)
 _HOUR = re.compile(r"<hour>\s*(\d{1,2})\s*</hour>", re.IGNORECASE)
+# The element's attributes after the itemprop are searched up to its ">" but not past
+# a second coverageEndTime itemprop: that one's own search covers the rest, so no
+# character is scanned twice (with `[^>]*?` alone, a run of such itemprops without a
+# ">" was quadratic).
+_COVERAGE_PROP = r"""itemprop=["']coverageEndTime["']"""
 _COVERAGE_END = re.compile(
     r"""(?:"coverageEndTime"\s*:\s*"([^"]+)")"""
-    r"""|(?:itemprop=["']coverageEndTime["'][^>]*?(?:content|datetime)=["']([^"']+)["'])""",
+    rf"""|(?:{_COVERAGE_PROP}(?:(?!{_COVERAGE_PROP})[^>])*?"""
+    r"""(?:content|datetime)=["']([^"']+)["'])""",
     re.IGNORECASE,
 )
 _LIVE = r"live (?:coverage|blog|page|updates?|reporting|text)"
@@ -37,7 +44,9 @@ _CLOSING_LINE = re.compile(
     rf" (?:our|this|the) {_LIVE}\b",
     re.IGNORECASE,
 )
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT_OR_STYLE_START = re.compile(r"<(?:(script)|style)\b", re.IGNORECASE)
+_SCRIPT_END = re.compile(r"</script\s*>", re.IGNORECASE)
+_STYLE_END = re.compile(r"</style\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -54,7 +63,10 @@ def feed_signals(doc: Document) -> PageSignals:
     channel = text[: first.start()] if first else text
     ttl = _TTL.search(channel)
     hours: set[int] = set()
-    for block in _SKIP_HOURS.findall(channel):
+    # Past the last "</skipHours>" no block can close, and the lazy scan from every
+    # opening there would run to the end in vain (quadratic), so the search stops there.
+    end = max((m.end() for m in _SKIP_HOURS_END.finditer(channel)), default=0)
+    for block in _SKIP_HOURS.findall(channel, 0, end):
         # RSS 2.0 hours are 0-23 GMT; some feeds write 24 for midnight.
         hours.update(int(h) % 24 for h in _HOUR.findall(block) if int(h) <= 24)
     minutes = int(ttl.group(1)) if ttl else 0
@@ -77,9 +89,40 @@ def _coverage_ended(text: str, fetched_at: datetime) -> bool:
 
 
 def _says_closed(text: str) -> bool:
-    words = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text))
-    plain = _SPACE.sub(" ", html.unescape(words)).replace("\u2019", "'")
+    words = _without_tags(_without_scripts(text))
+    plain = _SPACE.sub(" ", unescape(words)).replace("\u2019", "'")
     return bool(_CLOSING_LINE.search(plain))
+
+
+def _without_scripts(text: str) -> str:
+    r"""Each script and style element replaced by a space, as the regex
+    `<(script|style)\b.*?</\1\s*>` (case-insensitive) would replace them, but the end
+    of an element is looked for once per element, not from every opening: a kind
+    found unclosed is not looked for again (as a regex, a run of unclosed openings
+    was quadratic)."""
+    parts: list[str] = []
+    kept = position = 0
+    unclosed: set[bool] = set()
+    while (start := _SCRIPT_OR_STYLE_START.search(text, position)) is not None:
+        is_script = start[1] is not None
+        end_tag = _SCRIPT_END if is_script else _STYLE_END
+        end = None if is_script in unclosed else end_tag.search(text, start.end())
+        if end is None:
+            unclosed.add(is_script)
+            position = start.end()
+            continue
+        parts += (text[kept : start.start()], " ")
+        kept = position = end.end()
+    parts.append(text[kept:])
+    return "".join(parts)
+
+
+def _without_tags(text: str) -> str:
+    """Each tag replaced by a space. Past the last ">" no tag can end, and every "<"
+    there would make the regex scan to the end in vain (quadratic), so it never sees
+    that tail; before it, every scan ends at the next ">"."""
+    end = text.rfind(">") + 1
+    return _TAG.sub(" ", text[:end]) + text[end:]
 
 
 def _iso_time(value: str) -> datetime | None:

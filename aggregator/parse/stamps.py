@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,12 +43,20 @@ _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?")
 # "10:52am BST", "15:42 (CEST)": a trailing run of capitals after a digit or am/pm.
-_TRAILING_ZONE = re.compile(r"(?<=[\dmM.])\s*\(?\b([A-Z]{1,5})\)?\s*$")
-# Words after a clock that say only "o'clock": "14:30 Uhr", "14h30 h".
-_CLOCK_SUFFIX = re.compile(r"\s+(?:uhr|h|hrs|horas|heures)\.?$", re.IGNORECASE)
+_TRAILING_ZONE = re.compile(r"(?<=[\dmM.])\s*+\(?\b([A-Z]{1,5})\)?\s*+$")
+# Words after a clock that say only "o'clock": "14:30 Uhr", "14h30 h". Searched, so the
+# spaces are entered only at the start of their run: from every position inside a
+# long run, `\s+` scanned the rest of it (quadratic).
+_CLOCK_SUFFIX = re.compile(r"(?<!\s)\s++(?:uhr|h|hrs|horas|heures)\.?$", re.IGNORECASE)
 UPDATE_WORDS = re.compile(r"updat|modif|aktualis|mis à jour|actualiz|aggiorn", re.IGNORECASE)
 # Epoch values outside 2000..2100 are ids or counters, not times.
 _EARLIEST, _LATEST = 946684800, 4102444800
+# dateparser takes a millisecond or more per stamp, and longer the longer its text, so a
+# page full of time lines could hold a poll for minutes. A stamp longer than this is
+# no time stamp, and a page gets at most this many different stamps read by it; past
+# that a stamp reads as no time (the post counts from when it is first seen).
+_MAX_STAMP_CHARS = 100
+_MAX_DATEPARSER_STAMPS = 1000
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,13 @@ class TimeReader:
     context: ParseContext
     fetched_at: datetime
     languages: tuple[str, ...] = ()
+    # What dateparser said of each (text, zone) on this page, and its parser per zone.
+    _read: dict[tuple[str, tzinfo], Reading] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _parsers: dict[tzinfo, DateDataParser] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def read(self, stamp: Stamp | None, reference: datetime) -> Reading:
         if stamp is None:
@@ -101,23 +116,36 @@ class TimeReader:
         return rest, self.context.tz  # unknown: not guessed (see module docstring)
 
     def _dateparse(self, text: str, zone: tzinfo) -> Reading:
+        """dateparser's reading, once per text and zone, within the page's budget."""
+        key = (text, zone)
+        if key not in self._read:
+            if len(text) > _MAX_STAMP_CHARS or len(self._read) >= _MAX_DATEPARSER_STAMPS:
+                return Reading()
+            self._read[key] = self._dateparse_now(text, zone)
+        return self._read[key]
+
+    def _parser(self, zone: tzinfo) -> DateDataParser:
         # dateparser reads wall time in `zone`; a fixed offset is applied by us afterwards.
-        zone_name = zone.key if isinstance(zone, ZoneInfo) else "UTC"
-        base = self.fetched_at.astimezone(zone).replace(tzinfo=None)
-        parser = DateDataParser(
-            languages=list(self.languages) or None,
-            settings={
-                "TIMEZONE": zone_name,
-                "TO_TIMEZONE": zone_name,
-                "RETURN_AS_TIMEZONE_AWARE": False,
-                "RELATIVE_BASE": base,
-                "PREFER_DATES_FROM": "past",
-                "RETURN_TIME_AS_PERIOD": True,
-                "PREFER_DAY_OF_MONTH": "first",
-            },
-        )
+        if zone not in self._parsers:
+            zone_name = zone.key if isinstance(zone, ZoneInfo) else "UTC"
+            base = self.fetched_at.astimezone(zone).replace(tzinfo=None)
+            self._parsers[zone] = DateDataParser(
+                languages=list(self.languages) or None,
+                settings={
+                    "TIMEZONE": zone_name,
+                    "TO_TIMEZONE": zone_name,
+                    "RETURN_AS_TIMEZONE_AWARE": False,
+                    "RELATIVE_BASE": base,
+                    "PREFER_DATES_FROM": "past",
+                    "RETURN_TIME_AS_PERIOD": True,
+                    "PREFER_DAY_OF_MONTH": "first",
+                },
+            )
+        return self._parsers[zone]
+
+    def _dateparse_now(self, text: str, zone: tzinfo) -> Reading:
         try:
-            data = parser.get_date_data(text)
+            data = self._parser(zone).get_date_data(text)
         except (ValueError, OverflowError):
             return Reading()
         if data.date_obj is None:

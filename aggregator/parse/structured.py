@@ -12,6 +12,7 @@ values come from `content`, `datetime`, `href`/`src`, or the element's text
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ def read_jsonld(scripts: list[str]) -> tuple[list[Found], PageData]:
     for script in scripts:
         try:
             data = json.loads(script)
-        except ValueError:
+        except (ValueError, RecursionError):  # json refuses ~1,000 levels of nesting
             continue  # one publisher's broken script must not cost the others
         for live in (o for o in _objects(data) if LIVE_TYPE in _types(o)):
             page = PageData(
@@ -61,13 +62,17 @@ def read_jsonld(scripts: list[str]) -> tuple[list[Found], PageData]:
 
 
 def _objects(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _objects(item)
-    elif isinstance(data, dict):
-        yield data
-        if "@graph" in data:
-            yield from _objects(data["@graph"])
+    """Every object in document order, inside lists and `@graph` arrays: a stack, not
+    recursion, so that no depth of nesting reaches the recursion limit."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            yield item
+            if "@graph" in item:
+                stack.append(item["@graph"])
 
 
 def _types(obj: dict[str, Any]) -> set[str]:
@@ -152,16 +157,17 @@ def _is_update(element: Element) -> bool:
 
 
 def _properties(scope: Element) -> Iterator[tuple[str, Element]]:
-    """The scope's own properties, not those of items nested inside it."""
-    stack = list(scope)
+    """The scope's own properties, not those of items nested inside it, in document
+    order (a deque: taking from the front of a list is linear in its length)."""
+    stack = deque(scope)
     while stack:
-        element = stack.pop(0)
+        element = stack.popleft()
         if not isinstance(element.tag, str):
             continue
         for name in (element.get("itemprop") or "").split():
             yield name, element
         if not _is_scope(element):
-            stack[:0] = list(element)
+            stack.extendleft(reversed(element))
 
 
 def _value(element: Element) -> str:

@@ -7,7 +7,9 @@ decided from its shape alone, never from the words of one particular page.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aggregator.parse.times import is_time_line
@@ -99,13 +101,18 @@ def is_title_shaped(paragraph: str) -> bool:
     return (first.isupper() or first.isdigit()) and last not in _SENTENCE_END
 
 
-def heads_a_section(blocks: list[Block], index: int) -> bool:
-    """A title-shaped block whose next non-caption block is body text."""
-    if not is_title_shaped(blocks[index].text):
-        return False
-    following = (b for b in blocks[index + 1 :] if not b.is_caption)
-    after = next(following, None)
-    return after is not None and is_body(after)
+def section_heads(blocks: Sequence[Block]) -> list[bool]:
+    """For each block, whether it heads a section: title-shaped, and its next block that
+    is no caption is body text. Read from the end, so that a run of captions is passed
+    once, not once for every block before it."""
+    heads: list[bool] = []
+    after: Block | None = None
+    for block in reversed(blocks):
+        heads.append(is_title_shaped(block.text) and after is not None and is_body(after))
+        if not block.is_caption:
+            after = block
+    heads.reverse()
+    return heads
 
 
 def is_body(block: Block) -> bool:
@@ -160,10 +167,19 @@ def read_text_blocks(text: str) -> list[Block]:
     return chunker.blocks
 
 
-_ATX_HEADING = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?")
+# Markdown is read in linear time (STYLE.md rule 10): the heading's closing run, links
+# and emphasis are found by the small scanners below, not by a regex whose lazy `.*?`
+# looks for a closing mark from every opening (quadratic on a line of openings).
+_ATX_OPENING = re.compile(r"(#{1,6})\s++")
 _IMAGE_LINE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"(?<!\w)(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1(?!\w)")
+_QUOTE_MARKERS = re.compile(r">[>\s]*+")
+_EMPHASIS_MARK = re.compile(r"(?<!\w)[*_`]")
+# Delimiters in the order they are tried at one place: the longer first.
+_DELIMITERS = ("**", "__", "*", "_", "`")
+# Where each may close emphasis: after a non-space, not before a word character.
+_CLOSINGS = {mark: re.compile(rf"(?<=\S)(?={re.escape(mark)}(?!\w))") for mark in _DELIMITERS}
+# Emphasis nested deeper than this keeps its inner marks: each level costs a pass.
+_EMPHASIS_DEPTH = 8
 _LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s+")
 _RULE = re.compile(r"(?:[-*_]\s*){3,}")
 MARKDOWN_HEADING_LINE = re.compile(r"^#{1,6}\s+\S", re.MULTILINE)
@@ -175,12 +191,12 @@ def read_markdown_blocks(text: str) -> list[Block]:
     chunker = _Chunker()
     for raw in text.splitlines():
         line = collapse(raw)
-        while line.startswith(">"):
-            line = line[1:].lstrip()
+        if quotes := _QUOTE_MARKERS.match(line):
+            line = line[quotes.end() :]  # "> > text": every ">" and the space after it
         if _RULE.fullmatch(line):
             chunker.add("")
-        elif heading := _ATX_HEADING.fullmatch(line):
-            chunker.add(_inline(heading[2]), level=len(heading[1]))
+        elif heading := _atx_heading(line):
+            chunker.add(_inline(heading[1]), level=heading[0])
         elif image := _IMAGE_LINE.fullmatch(line):
             chunker.flush()
             if image[1].strip():
@@ -193,9 +209,92 @@ def read_markdown_blocks(text: str) -> list[Block]:
     return chunker.blocks
 
 
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    r"""The level and text of an ATX heading line ("## Text ##"), as the fullmatch of
+    `(#{1,6})\s+(.*?)(?:\s+#+)?` gave them: the text loses a closing run of "#" that
+    follows whitespace, and that whitespace."""
+    opening = _ATX_OPENING.match(line)
+    if opening is None:
+        return None
+    text = line[opening.end() :]
+    unclosed = text.rstrip("#")
+    if unclosed != text and unclosed[-1:].isspace():
+        text = unclosed.rstrip()
+    return len(opening[1]), text
+
+
 def _inline(line: str) -> str:
-    line = _LINK.sub(r"\1", line)
-    previous = None
-    while previous != line:
-        previous, line = line, _EMPHASIS.sub(r"\2", line)
+    line = _without_links(line)
+    for _ in range(_EMPHASIS_DEPTH):
+        previous, line = line, _without_emphasis(line)
+        if line == previous:
+            break
     return collapse(line)
+
+
+def _without_links(line: str) -> str:
+    r"""Each link or image `[text](url)` replaced by its text, as
+    `!?\[([^\]]*)\]\([^)]*\)` -> `\1` would. Every "[" before one "]" ends its text
+    at that "]", so when no "(" follows it they all fail together and none is tried
+    again (the regex tried each one, quadratic on a run of "[")."""
+    parts: list[str] = []
+    kept = 0
+    start = line.find("[")
+    while start >= 0:
+        close = line.find("]", start + 1)
+        if close < 0:
+            break
+        if not line.startswith("(", close + 1):
+            start = line.find("[", close + 1)
+            continue
+        end = line.find(")", close + 2)
+        if end < 0:
+            break
+        begin = start - 1 if start > kept and line[start - 1] == "!" else start
+        parts += (line[kept:begin], line[start + 1 : close])
+        kept = end + 1
+        start = line.find("[", kept)
+    parts.append(line[kept:])
+    return "".join(parts)
+
+
+def _without_emphasis(line: str) -> str:
+    r"""One pass of `(?<!\w)(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1(?!\w)` -> `\2` over one
+    line: a delimiter not after a word character, then the shortest text of two or
+    more characters (or else of one) that starts and ends with a non-space and is
+    followed by the same delimiter not before a word character.
+
+    The closing delimiters are listed once, so an opening finds its closing by a
+    binary search instead of a lazy scan to the end of the line (which made a line of
+    unclosed marks quadratic)."""
+    closings = {
+        mark: [m.start() for m in _CLOSINGS[mark].finditer(line)]
+        for mark in _DELIMITERS
+        if mark in line
+    }
+    parts: list[str] = []
+    kept = position = 0
+    while (found := _EMPHASIS_MARK.search(line, position)) is not None:
+        start = found.start()
+        for mark in (m for m in _DELIMITERS if line.startswith(m, start)):
+            inner = start + len(mark)
+            if inner >= len(line) or line[inner].isspace():
+                continue
+            ends = closings[mark]
+            at = bisect.bisect_left(ends, inner + 2)
+            end = ends[at] if at < len(ends) else -1
+            if end < 0 and _is_in(ends, inner + 1):
+                end = inner + 1
+            if end >= 0:
+                parts += (line[kept:start], line[inner:end])
+                kept = position = end + len(mark)
+                break
+        else:
+            position = start + 1
+    parts.append(line[kept:])
+    return "".join(parts)
+
+
+def _is_in(ordered: list[int], value: int) -> bool:
+    at = bisect.bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 # "15:42", "15.42", "3.42pm", "10:52 am", "3:42 p.m.", French "14h05" as a whole line.
 _CLOCK = re.compile(
-    r"(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})\s*(?P<meridiem>[ap]\.?m\.?)?",
+    r"(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})\s*+(?P<meridiem>[ap]\.?m\.?)?",
     re.IGNORECASE,
 )
 # A time followed by the rest of a line, e.g. "14:05 Trains cancelled" or "14:05 - Trains".
 _LEADING_CLOCK = re.compile(
-    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?)(?:\s+[-\u2013\u2014|:]\s*|\s+)(?P<rest>\S.*)",
+    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*+[ap]\.?m\.?)?)(?:\s++[-\u2013\u2014|:]\s*+|\s++)(?P<rest>\S.*)",
     re.IGNORECASE,
 )
 # Labels before a time, in the languages live pages are read in.
@@ -26,17 +26,17 @@ LABEL = re.compile(
 # zone abbreviation ("10:52am BST", "14:30 Uhr"), a relative time ("5 mins ago",
 # "il y a 5 minutes"), or a written date with an optional clock ("Tuesday 26 August
 # 2014", "August 26, 2014 at 10:52"). Only the shape is checked; stamps.py reads it.
-_CLOCK_WORDS = r"\d{1,2}[:.h]\d{2}(?:\s*(?i:[ap]\.?m\.?))?(?:\s*\(?[A-Z]{2,5}\)?)?(?i:\s+uhr)?"
+_CLOCK_WORDS = r"\d{1,2}[:.h]\d{2}(?:\s*+(?i:[ap]\.?m\.?))?(?:\s*+\(?[A-Z]{2,5}\)?)?(?i:\s++uhr)?"
 _MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_WEEKDAY = r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+_WEEKDAY = r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s++)?"
 _DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
-_AT_CLOCK = rf"(?:,?\s+(?:(?i:at)\s+)?{_CLOCK_WORDS})?"
+_AT_CLOCK = rf"(?:,?\s++(?:(?i:at)\s++)?{_CLOCK_WORDS})?"
 _TIME_LINE = re.compile(
     rf"{_CLOCK_WORDS}"
-    r"|(?i:\d+\s*(?:sec|second|min|minute|hr|hour|day)s?\s+ago|just now)"
-    r"|(?i:(?:il y a|vor|hace)\s+\d+\s+\w+)"
-    rf"|{_WEEKDAY}{_DAY}\s+{_MONTH}(?:\s+\d{{4}})?{_AT_CLOCK}"
-    rf"|{_WEEKDAY}{_MONTH}\s+{_DAY},?(?:\s+\d{{4}})?{_AT_CLOCK}"
+    r"|(?i:\d++\s*+(?:sec|second|min|minute|hr|hour|day)s?\s++ago|just now)"
+    r"|(?i:(?:il y a|vor|hace)\s++\d++\s++\w+)"
+    rf"|{_WEEKDAY}{_DAY}\s++{_MONTH}(?:\s++\d{{4}})?{_AT_CLOCK}"
+    rf"|{_WEEKDAY}{_MONTH}\s++{_DAY},?(?:\s++\d{{4}})?{_AT_CLOCK}"
 )
 # Live pages and the servers that save them can disagree by a few minutes; a time just
 # ahead of the reference is today's, not yesterday's.
