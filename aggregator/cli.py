@@ -206,7 +206,16 @@ def _poll(args: argparse.Namespace) -> int:
             story = settings.story(source.story)
             assert story is not None  # config validation guarantees it
             now = datetime.now(UTC)
-            reports.append(poll(source, story, store=parts.store, fetchers=parts.fetchers, now=now))
+            reports.append(
+                poll(
+                    source,
+                    story,
+                    store=parts.store,
+                    fetchers=parts.fetchers,
+                    now=now,
+                    parsing=parts.parsing,
+                )
+            )
             progress.advance(task)
     err.print(_summary(reports))
     for report in reports:

@@ -7,6 +7,7 @@ table, the key and the reason.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import tomllib
@@ -26,10 +27,14 @@ DEFAULT_TIMEZONE = "Europe/London"
 # Local files cost a stat() per poll; remote servers deserve restraint.
 DEFAULT_INTERVAL = {"path": 5.0, "url": 300.0}
 MIN_INTERVAL = {"path": 1.0, "url": 5.0}
+# No schedule needs more; past this a number is a typo (or nan, inf, 1e300).
+MAX_INTERVAL = 30 * 24 * 3600.0
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+# Possessive spaces: with `\s*([smh]?)\s*` a run of spaces and no unit split between
+# the two `\s*` in every way before the match failed (quadratic).
+_DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
-_SERVICE_KEYS |= {"websub_hub", "websub_subscribe"}
+_SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
 _STORY_KEYS = {"id", "title", "keywords"}
 _SOURCE_KEYS = {
     "name",
@@ -62,6 +67,10 @@ class ServiceSettings:
     # that sources advertise.
     websub_hub: str | None = None
     websub_subscribe: bool = True
+    # A poll's CPU work (parse, sign) runs in this many child processes, each job
+    # abandoned after `parse_timeout` seconds (aggregator.parsing).
+    parse_timeout: float = 20.0
+    parse_processes: int = 2
 
 
 @dataclass(frozen=True)
@@ -106,11 +115,12 @@ def parse_interval(value: object) -> float | None:
     """Seconds from 30, 2.5, "30s", "5m" or "1h"; None when the value is not a duration."""
     if isinstance(value, bool):
         return None
+    seconds = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-    return None
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    return seconds if seconds is not None and math.isfinite(seconds) else None
 
 
 class _Checker:
@@ -183,6 +193,7 @@ def _service(
         timezone=timezone,
         output_dir=Path(output_dir) if output_dir else None,
         **_websub(check, table, where),
+        **_parsing(check, table, where),
     )
 
 
@@ -199,6 +210,16 @@ def _websub(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, 
     if not isinstance(subscribe, bool):
         raise check.fail(f"{where}.websub_subscribe", "must be true or false")
     return {"websub_hub": hub, "websub_subscribe": subscribe}
+
+
+def _parsing(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    timeout = parse_interval(table.get("parse_timeout", 20.0))
+    if timeout is None or not 1.0 <= timeout <= 600.0:
+        raise check.fail(f"{where}.parse_timeout", "must be a duration from 1s to 10m")
+    processes = table.get("parse_processes", 2)
+    if isinstance(processes, bool) or not isinstance(processes, int) or not 1 <= processes <= 64:
+        raise check.fail(f"{where}.parse_processes", "must be an integer from 1 to 64")
+    return {"parse_timeout": timeout, "parse_processes": processes}
 
 
 def _timezone(check: _Checker, table: Mapping[str, Any], where: str, default: str) -> str:
@@ -314,6 +335,8 @@ def _duration(
     floor = MIN_INTERVAL[where_from]
     if seconds < floor:
         raise check.fail(f"{where}.{key}", f"must be at least {floor:g}s for a {where_from}")
+    if seconds > MAX_INTERVAL:
+        raise check.fail(f"{where}.{key}", "must be at most 30 days")
     return seconds
 
 

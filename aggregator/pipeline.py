@@ -2,10 +2,10 @@
 
     store.source_status   EDGE  what we knew: validators, file stamps
     | fetch               EDGE  conditional GET / stat, then read only changed files
-    | parse               PURE  bytes -> Posts, by the source kind's parser
+    | parse               PURE  bytes -> Posts, by the source kind's parser (*)
     | keep                PURE  keyword filter, for kinds that carry everything
     | normalize           PURE  Post -> Entry: stable key, content hash, fingerprint
-    | sign                PURE  MinHash signature of the word shingles + its LSH band keys
+    | sign                PURE  MinHash signature of the word shingles + its LSH band keys (*)
     | store.known_for     EDGE  the stored items and fingerprints the batch could match,
                                 the copies sharing a band key, the merges undone by hand
     | decide              PURE  new | edited | duplicate (exact | near) | unchanged
@@ -15,6 +15,11 @@
     | store.apply         EDGE  decisions + deletions + new validators + next poll,
                                 one transaction that also ends the worker's lease
 
+(*) CPU work on the source's bytes runs where `parsing` says: in the service, child
+processes with a deadline (aggregator.parsing), so a document that would stall a parse is
+abandoned, reported and backed off like any error; a document that overran keeps its file
+stamp, so it is read again only once it changes.
+
 A SourceError or a failing parser becomes this source's PollReport and its recorded
 error with a backoff; it never stops the other sources. 410 Gone stops the source; a
 301/308 is followed from then on (and logged); a host's Retry-After holds its others.
@@ -23,16 +28,15 @@ error with a backoff; it never stops the other sources. 410 Gone stops the sourc
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from aggregator.dedupe import decide, find_deletions
 from aggregator.errors import AggregatorError, FetchError, ParseError, SourceError
 from aggregator.fetch.politeness import HostHeld
 from aggregator.normalize import matches_keywords, normalize
+from aggregator.parsing import INLINE, ParseTimeout, Parsing
 from aggregator.schedule import Activity, Hints, backoff, bounds_of, next_poll
-from aggregator.similarity import sign
 from aggregator.sources import KINDS_BY_NAME, Fetchers
 from aggregator.store import SourceStatus, Store
 from aggregator.types import (
@@ -44,7 +48,6 @@ from aggregator.types import (
     FetchState,
     NextPoll,
     PageSignals,
-    ParseContext,
     PollReport,
     Post,
     ScheduleUpdate,
@@ -65,6 +68,7 @@ def poll(
     fetchers: Fetchers,
     now: datetime,
     jitter: float = 0.0,
+    parsing: Parsing = INLINE,
 ) -> PollReport:
     """Poll once and write the outcome with the source's next poll time. `jitter` is a
     draw from [0, 1) that spreads the schedule (0 keeps tests exact)."""
@@ -76,15 +80,19 @@ def poll(
             return _gone(source, store, now, target.location)
         _report_move(source, status, fetched)
         if not fetched.changed:
-            plan = _plan(source, status, fetched, now, jitter, new_posts=0)
+            plan = _plan(source, status, fetched, status.signals, now, jitter, new_posts=0)
             return _problems(
                 store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
             )
-        posts, state, problems = _parse_all(source, fetched)
-        decisions, deletions = _decide(source, story, posts, store, now)
-        fresh = sum(d.action in ("new", "duplicate") for d in decisions)
-        plan = _plan(source, status, fetched, now, jitter, new_posts=fresh)
-        report = store.apply(source, decisions, state, now, deletions, schedule=plan)
+        parsed = _parse_all(source, fetched, parsing)
+        entries = _entries(source, story, parsed.posts, now, parsing)
+        pages = _pages_read_whole(source, parsed.posts)
+        with store.deciding(story.id):
+            decisions, deletions = _decide(source, entries, pages, store, now)
+            fresh = sum(d.action in ("new", "duplicate") for d in decisions)
+            plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
+            state, problems = parsed.state, parsed.problems
+            report = store.apply(source, decisions, state, now, deletions, schedule=plan)
         return _problems(report, fetched.problems + problems)
     except HostHeld as e:
         return _held(source, store, e)
@@ -99,15 +107,17 @@ def poll(
         return _failed(source, store, now, f"internal error: {type(e).__name__}: {e}", jitter)
 
 
-def preview(source: SourceSpec, *, fetchers: Fetchers, now: datetime) -> list[Entry]:
+def preview(
+    source: SourceSpec, *, fetchers: Fetchers, now: datetime, parsing: Parsing = INLINE
+) -> list[Entry]:
     """What the source would produce, without reading or writing the store."""
     fetched = fetchers.fetch(source, FetchState(), now=now)
     if fetched.is_gone:
         raise FetchError(source.name, f"HTTP 410 Gone from {source.location}")
-    posts, _, problems = _parse_all(source, fetched)
-    if problems:
-        raise ParseError(source.name, "; ".join(problems))
-    return normalize(posts, source=source.name, now=now)
+    parsed = _parse_all(source, fetched, parsing)
+    if parsed.problems:
+        raise ParseError(source.name, "; ".join(parsed.problems))
+    return normalize(parsed.posts, source=source.name, now=now)
 
 
 def ingest_pushed(
@@ -118,6 +128,7 @@ def ingest_pushed(
     *,
     store: Store,
     now: datetime,
+    parsing: Parsing = INLINE,
 ) -> PollReport:
     """A body a WebSub hub pushed, taken through poll's path from parse on as if fetched
     from the source's URL, and stored without touching validators or schedule: those
@@ -126,10 +137,13 @@ def ingest_pushed(
     document = Document(source.location, body, content_type, fetched_at=now)
     try:
         status = store.source_status(source.name)
-        posts, _, problems = _parse_all(source, Fetched((document,), status.state))
-        decisions, deletions = _decide(source, story, posts, store, now)
-        report = store.apply_pushed(source, decisions, deletions, now)
-        return _problems(report, problems)
+        parsed = _parse_all(source, Fetched((document,), status.state), parsing)
+        entries = _entries(source, story, parsed.posts, now, parsing)
+        pages = _pages_read_whole(source, parsed.posts)
+        with store.deciding(story.id):
+            decisions, deletions = _decide(source, entries, pages, store, now)
+            report = store.apply_pushed(source, decisions, deletions, now)
+        return _problems(report, parsed.problems)
     except AggregatorError as e:
         reason = e.reason if isinstance(e, SourceError) else str(e)
         log.warning("pushed content not stored", extra={"source": source.name, "reason": reason})
@@ -147,14 +161,15 @@ def _plan(
     source: SourceSpec,
     status: SourceStatus,
     fetched: Fetched,
+    signals: PageSignals,
     now: datetime,
     jitter: float,
     *,
     new_posts: int,
 ) -> ScheduleUpdate:
     """The next poll after a success. Posts found by the first poll are the backlog,
-    not activity; signals of an unchanged document are those stored last time."""
-    signals = _signals(source, fetched) if fetched.changed else status.signals
+    not activity; `signals` are the changed documents' (an unchanged document's are
+    those stored last time)."""
     published = new_posts if status.last_success_at is not None else 0
     activity = Activity(published, status.last_new_at)
     hints = Hints(max_age=fetched.max_age, signals=signals)
@@ -169,9 +184,7 @@ def _log_next(source: SourceSpec, plan: NextPoll) -> None:
     log.debug("next poll", extra={**fields, "interval": round(plan.interval, 1)})
 
 
-def _signals(source: SourceSpec, fetched: Fetched) -> PageSignals:
-    read = KINDS_BY_NAME[source.kind].signals
-    found = [read(d) for d in fetched.documents]
+def _combined(found: list[PageSignals]) -> PageSignals:
     ttls = [s.ttl for s in found if s.ttl]
     return PageSignals(
         ttl=max(ttls, default=None),
@@ -186,36 +199,55 @@ def _report_move(source: SourceSpec, status: SourceStatus, fetched: Fetched) -> 
         log.warning("source moved permanently, update your config", extra=fields)
 
 
-def _decide(
-    source: SourceSpec, story: StorySpec, posts: list[Post], store: Store, now: datetime
-) -> tuple[list[Decision], list[Deletion]]:
-    """keep | normalize | sign | store.known_for | decide | find_deletions"""
+def _entries(
+    source: SourceSpec, story: StorySpec, posts: list[Post], now: datetime, parsing: Parsing
+) -> list[Entry]:
+    """keep | normalize | sign"""
     entries = normalize(_keep(source, story, posts), source=source.name, now=now)
-    entries = [sign(e) for e in entries]
-    pages = _pages_read_whole(source, posts)
+    return parsing.sign(source, entries)
+
+
+def _decide(
+    source: SourceSpec, entries: list[Entry], pages: set[str], store: Store, now: datetime
+) -> tuple[list[Decision], list[Deletion]]:
+    """store.known_for | decide | find_deletions; run under store.deciding(story), so
+    that what is known cannot change before these decisions are written."""
     known = store.known_for(source, entries, pages)
     decisions = decide(entries, known, now=now)
     return decisions, find_deletions(decisions, known, pages)
 
 
-def _parse_all(
-    source: SourceSpec, fetched: Fetched
-) -> tuple[list[Post], FetchState, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Parsed:
+    posts: list[Post]
+    signals: PageSignals
+    state: FetchState
+    problems: tuple[str, ...]
+
+
+def _parse_all(source: SourceSpec, fetched: Fetched, parsing: Parsing) -> _Parsed:
     """Parse every changed document. A document that fails is forgotten from the state,
-    so it is read again next time; if every one fails the source fails."""
-    parse = KINDS_BY_NAME[source.kind].parse
-    context = ParseContext(ZoneInfo(source.timezone), source.abbreviations)
+    so it is read again next time, unless it overran the deadline: the same bytes would
+    again, so it keeps its stamp until it changes. If every one fails the source fails."""
     posts: list[Post] = []
+    found: list[PageSignals] = []
     failed: dict[str, str] = {}
+    overran: set[str] = set()
     for document in fetched.documents:
         try:
-            posts.extend(parse(document, context))
+            parsed = parsing.parse(source, document)
         except ParseError as e:
             failed[document.location] = f"{document.location}: {e.reason}"
+            if isinstance(e, ParseTimeout):
+                overran.add(document.location)
+            continue
+        posts.extend(parsed.posts)
+        found.append(parsed.signals)
     if failed and len(failed) == len(fetched.documents):
         raise ParseError(source.name, "; ".join(failed.values()))
-    files = {p: s for p, s in fetched.state.files.items() if p not in failed}
-    return posts, replace(fetched.state, files=files), tuple(failed.values())
+    files = {p: s for p, s in fetched.state.files.items() if p not in failed or p in overran}
+    state = replace(fetched.state, files=files)
+    return _Parsed(posts, _combined(found), state, tuple(failed.values()))
 
 
 def _pages_read_whole(source: SourceSpec, posts: list[Post]) -> set[str]:

@@ -24,6 +24,7 @@ from aggregator.export import OutputWriter
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.hub_ping import HubPing
+from aggregator.parsing import ParsePool
 from aggregator.sources import Fetchers
 from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
@@ -63,6 +64,7 @@ class RoleOptions:
 class Parts:
     store: Store
     fetchers: Fetchers
+    parsing: ParsePool
 
 
 def fetch_limits(lease: float = LEASE_SECONDS) -> FetchLimits:
@@ -95,13 +97,19 @@ def http_fetchers(
 def built(
     settings: Settings, *, sync_sources: bool = True, limits: FetchLimits | None = None
 ) -> Iterator[Parts]:
-    """Open the store (migrating it) and an HTTP client; close both on exit."""
+    """Open the store (migrating it), an HTTP client and the parse pool; close all three
+    on exit. The parse deadline fits the lease as the fetch deadline does."""
     store = open_store(settings.service.database_url)
+    limits = limits or FetchLimits()
+    deadline = min(settings.service.parse_timeout, max(1.0, limits.total_timeout))
     try:
         if sync_sources:
             store.sync_sources(settings.sources)
-        with http_fetchers(limits, store.engine) as fetchers:
-            yield Parts(store, fetchers)
+        with (
+            http_fetchers(limits, store.engine) as fetchers,
+            ParsePool(settings.service.parse_processes, deadline) as parsing,
+        ):
+            yield Parts(store, fetchers, parsing)
     finally:
         store.engine.dispose()
 
@@ -124,7 +132,7 @@ def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = No
                 _announce_worker(settings)
                 _wait_for_stop(parts.store, options.heartbeat)
                 return 0
-            return _serve(live, parts.store, streams, role, options)
+            return _serve(live, parts, streams, role, options)
         finally:
             if worker is not None:
                 worker.shutdown()
@@ -166,13 +174,14 @@ def _worker(
         on_change=on_change,
         subscriber=subscriber,
         lease_seconds=options.lease,
+        parsing=parts.parsing,
     )
 
 
-def _serve(live: LiveSettings, store: Store, streams: Live, role: Role, opts: RoleOptions) -> int:
+def _serve(live: LiveSettings, parts: Parts, streams: Live, role: Role, opts: RoleOptions) -> int:
     settings = live.current
     config = uvicorn.Config(
-        create_app(store, live, streams),
+        create_app(parts.store, live, streams, parts.parsing),
         host=opts.host or settings.service.host,
         port=opts.port or settings.service.port,
         log_config=None,

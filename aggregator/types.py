@@ -332,9 +332,16 @@ class StoryView:
     story: StorySpec
     entries: tuple[FeedEntry, ...]
     deleted: tuple[FeedEntry, ...] = ()
+    # When the stored story last changed (a post added, edited, copied, deleted, split),
+    # strictly later with each change; None for a store that has not recorded one.
+    changed_at: datetime | None = None
 
     @property
     def updated(self) -> datetime | None:
+        """When the document last changed: the recorded change, else its newest time.
+        Not the newest entry's time: a backdated post changes the document too."""
+        if self.changed_at is not None:
+            return self.changed_at
         times = [e.updated for e in self.entries]
         times += [e.deleted_at for e in self.deleted if e.deleted_at]
         return max(times, default=None)

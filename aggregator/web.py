@@ -28,7 +28,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aggregator.config import LiveSettings
+from aggregator.digits import INTEGER_MAX, read_count
 from aggregator.errors import StoreError
+from aggregator.parsing import INLINE, Parsing
 from aggregator.publish.feeds import render_feed
 from aggregator.publish.page import render_index, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
@@ -63,8 +65,11 @@ class Live:
     fresh_seconds: float = FRESH_SECONDS
 
 
-def create_app(store: Store, live: LiveSettings, streams: Live | None = None) -> Starlette:
-    """The one app factory, for the service and for tests alike."""
+def create_app(
+    store: Store, live: LiveSettings, streams: Live | None = None, parsing: Parsing = INLINE
+) -> Starlette:
+    """The one app factory, for the service and for tests alike. `parsing` runs the CPU
+    work of WebSub pushes."""
     site = _Site(store, live, streams or Live())
     # Feeds and pages keep their own gzip variant (rendered.py); the rest is gzipped here.
     gzipped = [Middleware(GZipMiddleware, minimum_size=500)]
@@ -76,7 +81,7 @@ def create_app(store: Store, live: LiveSettings, streams: Live | None = None) ->
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
     ]
-    routes += websub_routes(store, live, on_change=site.streams.changes.changed)
+    routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
     return Starlette(routes=routes)
 
 
@@ -232,9 +237,7 @@ class _Idle:
 
 def _last_event_id(request: Request) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("after")
-    if raw is None or not raw.strip().isdigit():
-        return None
-    return int(raw.strip())
+    return read_count(raw, INTEGER_MAX)
 
 
 def _conditional(request: Request, rendered: Rendered, media_type: str) -> Response:

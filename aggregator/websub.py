@@ -16,7 +16,7 @@ import hmac
 import io
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
@@ -25,9 +25,15 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from aggregator.digits import read_count
+from aggregator.parse.entities import declares_entities
+from aggregator.parse.html import read_whole
+
 State = Literal["pending", "active", "denied", "unsubscribing"]
 # §8.2: hubs SHOULD enforce short leases, 10 days being a good default.
 DEFAULT_LEASE_SECONDS = 10 * 24 * 3600
+# A longer lease granted by a hub is taken as this long: we renew before it ends anyway.
+MAX_LEASE_SECONDS = 365 * 24 * 3600
 RENEW_AT = 0.8  # of the lease granted
 RETRY_RENEWAL = timedelta(hours=1)
 QUIET_AFTER_INTERVALS = 3
@@ -36,7 +42,6 @@ _ALGORITHMS = {"sha1": "sha1", "sha256": "sha256", "sha384": "sha384", "sha512":
 _LINK_VALUE = re.compile(r"<([^>]*)>([^,]*)")
 _REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
 _XML_TYPES = ("xml", "rss", "atom")
-_ENTITY_DECLARATION = re.compile(rb"<!DOCTYPE[^\[>]*\[[^\]]*<!ENTITY", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,26 @@ def discover(
 def parse_link_header(value: str) -> list[tuple[str, tuple[str, ...]]]:
     """RFC 8288 §3: `<url>; rel="hub self", <url2>; rel=x` -> [(url, rels), ...]."""
     links = []
-    for match in _LINK_VALUE.finditer(value):
+    for match in _link_values(value):
         params = match.group(2)
         rel = _REL.search(params)
         rels = (rel.group(1) or rel.group(2) or "") if rel else ""
         links.append((match.group(1).strip(), tuple(r.lower() for r in rels.split())))
     return links
+
+
+def _link_values(value: str) -> Iterator[re.Match[str]]:
+    """`_LINK_VALUE.finditer(value)`, but no "<" after the last ">" is tried: each would
+    scan to the end for a ">" in vain (quadratic on a run of "<"). Before it, every
+    "<" that is tried matches."""
+    last = value.rfind(">")
+    start = value.find("<")
+    while 0 <= start < last:
+        match = _LINK_VALUE.match(value, start)
+        if match is None:  # not reached: a ">" follows
+            return
+        yield match
+        start = value.find("<", match.end())
 
 
 def subscribe_form(
@@ -133,8 +152,7 @@ def read_intent(query: Mapping[str, str]) -> Intent | None:
     mode, topic = query.get("hub.mode"), query.get("hub.topic")
     if not mode or not topic:
         return None
-    raw_lease = (query.get("hub.lease_seconds") or "").strip()
-    lease = int(raw_lease) if raw_lease.isdigit() else None
+    lease = read_count(query.get("hub.lease_seconds"), MAX_LEASE_SECONDS)
     return Intent(mode, topic, query.get("hub.challenge"), lease, query.get("hub.reason"))
 
 
@@ -240,9 +258,18 @@ def _from_link_headers(location: str, values: Iterable[str]) -> HubLinks:
 
 
 def _from_feed(location: str, body: bytes) -> HubLinks:
-    if _ENTITY_DECLARATION.search(body):
+    # latin-1 maps each byte to one character, so the check reads the bytes as they are.
+    if declares_entities(body.decode("latin-1")):
         return HubLinks()
-    parsed = feedparser.parse(io.BytesIO(body), resolve_relative_uris=False)
+    # Only the feed's own links are read: its entries' markup needs no sanitising
+    # (feedparser's sanitiser is quadratic on a run of unclosed comments), and a
+    # reference of thousands of digits makes feedparser raise ValueError (int()).
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body), resolve_relative_uris=False, sanitize_html=False
+        )
+    except ValueError:
+        return HubLinks()
     links = parsed.get("feed", {}).get("links", [])
     hubs = [urljoin(location, str(k["href"])) for k in links if k.get("rel") == "hub"]
     selves = [urljoin(location, str(k["href"])) for k in links if k.get("rel") == "self"]
@@ -251,8 +278,7 @@ def _from_feed(location: str, body: bytes) -> HubLinks:
 
 def _from_html(location: str, body: bytes) -> HubLinks:
     finder = _HeadLinks()
-    finder.feed(body.decode("utf-8", "replace"))
-    finder.close()
+    read_whole(finder, body.decode("utf-8", "replace"))
     hubs = [urljoin(location, url) for url, rels in finder.links if "hub" in rels]
     selves = [urljoin(location, url) for url, rels in finder.links if "self" in rels]
     return HubLinks(tuple(dict.fromkeys(hubs)), selves[0] if selves else None)

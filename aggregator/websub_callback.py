@@ -23,7 +23,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from aggregator.config import LiveSettings
+from aggregator.digits import read_count
 from aggregator.fetch.limits import FetchLimits
+from aggregator.parsing import INLINE, Parsing
 from aggregator.pipeline import ingest_pushed
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
@@ -47,9 +49,10 @@ def websub_routes(
     *,
     on_change: OnChange | None = None,
     max_bytes: int = FetchLimits.max_bytes,
+    parsing: Parsing = INLINE,
 ) -> list[Route]:
     """The callback route; `on_change(story_id)` runs after a push stored news."""
-    callback = _Callback(store, live, on_change, max_bytes)
+    callback = _Callback(store, live, on_change, max_bytes, parsing)
     return [Route("/websub/{token}", callback.answer, methods=["GET", "POST"])]
 
 
@@ -59,9 +62,15 @@ class _BodyTooLarge(Exception):
 
 class _Callback:
     def __init__(
-        self, store: Store, live: LiveSettings, on_change: OnChange | None, max_bytes: int
+        self,
+        store: Store,
+        live: LiveSettings,
+        on_change: OnChange | None,
+        max_bytes: int,
+        parsing: Parsing,
     ) -> None:
         self.store = store
+        self.parsing = parsing
         self.subscriptions = Subscriptions(store)
         self.live = live
         self.on_change = on_change
@@ -122,6 +131,7 @@ class _Callback:
             store=self.store,
             now=now,
             content_type=request.headers.get("content-type"),
+            parsing=self.parsing,
         )
         report = await anyio.to_thread.run_sync(ingest, spec, story, body)
         await anyio.to_thread.run_sync(self.subscriptions.record_push, subscription.token, now)
@@ -132,7 +142,7 @@ class _Callback:
 
     async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if (read_count(declared) or 0) > self.max_bytes:
             raise _BodyTooLarge
         body = bytearray()
         async for chunk in request.stream():

@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.config import LiveSettings, Settings
 from aggregator.errors import AggregatorError, ConfigError
+from aggregator.parsing import INLINE, Parsing
 from aggregator.pipeline import poll
 from aggregator.sources import Fetchers
 from aggregator.store import Store
@@ -69,8 +70,10 @@ class Worker:
         rng: random.Random | None = None,
         subscriber: Subscriber | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        parsing: Parsing = INLINE,
     ) -> None:
         self.live = live
+        self.parsing = parsing
         self.store = store
         self.fetchers = fetchers
         self.on_change = on_change
@@ -138,7 +141,13 @@ class Worker:
             jitter = self.random.random()
             at = now or utcnow()
             report = poll(
-                spec, story, store=self.store, fetchers=self.fetchers, now=at, jitter=jitter
+                spec,
+                story,
+                store=self.store,
+                fetchers=self.fetchers,
+                now=at,
+                jitter=jitter,
+                parsing=self.parsing,
             )
         _log_report(report)
         if self.subscriber is not None:
@@ -208,15 +217,25 @@ class Worker:
             return report
         except AggregatorError as e:
             log.error("scheduled poll failed", extra={"source": name, "reason": str(e)})
+            self._give_back(name)
             return None
         except Exception:  # a pool thread's exception would otherwise vanish unseen
             log.exception("scheduled poll crashed", extra={"source": name})
+            self._give_back(name)
             return None
         finally:
             with self._guard:
                 self._busy.discard(name)
             if now is None and self.scheduler.running and not self._stopping.is_set():
                 self.tick()  # a thread is free: claim the next due source without waiting
+
+    def _give_back(self, name: str) -> None:
+        """A poll that raised ends its lease, so a fixed config is not kept waiting out
+        the lease's five minutes."""
+        try:
+            self.store.release(name, owner=self.owner)
+        except AggregatorError as e:
+            log.error("could not end a lease", extra={"source": name, "reason": str(e)})
 
     def _file_changed(self, name: str) -> None:
         """Poll a saved file's source at once, once its lease is ours: a poll already

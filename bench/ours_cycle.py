@@ -1,10 +1,13 @@
 """One poll cycle of aggregator over the bench corpus, in a process of its own.
 
-    python bench/ours_cycle.py DB_URL BASE_URL FEEDS [--workers 16]
+    python bench/ours_cycle.py DB_URL BASE_URL FEEDS [--workers 16] [--parse-processes 2]
 
 Polls every feed once with the service's own pipeline (fetch | parse | normalize |
-dedupe | store) on a pool of threads, as the scheduler does, and prints seconds, new
-entries and peak memory as JSON. Run it again on the same database for a warm cycle.
+dedupe | store) on a pool of threads, as the scheduler does, with parse and sign in
+`--parse-processes` child processes as the service runs them (0: in the polling threads),
+and prints seconds, new entries and peak memory as JSON: `peak_bytes` counts this process
+plus, for the children, each at the largest child's peak (an upper bound: getrusage gives
+the children's maximum, not their sum). Run it again on the same database for a warm cycle.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
+from aggregator.parsing import INLINE, ParsePool, Parsing
 from aggregator.pipeline import poll
 from aggregator.sources import Fetchers
 from aggregator.store import open_store
@@ -32,6 +36,7 @@ def main() -> None:
     parser.add_argument("base_url")
     parser.add_argument("feeds", type=int)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--parse-processes", type=int, default=2)
     args = parser.parse_args()
     store = open_store(args.database_url)
     specs = [
@@ -41,15 +46,23 @@ def main() -> None:
     store.sync_sources(specs)
     # Every bench feed is on 127.0.0.1: per-host politeness would serialise the run.
     limits = FetchLimits(per_host=args.workers)
+    processes = args.parse_processes
+    parsing: Parsing = ParsePool(processes) if processes else INLINE
     with make_client(limits) as client, ThreadPoolExecutor(args.workers) as pool:
         fetchers = Fetchers(client, limits)
         now = datetime.now(UTC)
         start = time.perf_counter()
         reports = list(
-            pool.map(lambda s: poll(s, STORY, store=store, fetchers=fetchers, now=now), specs)
+            pool.map(
+                lambda s: poll(s, STORY, store=store, fetchers=fetchers, now=now, parsing=parsing),
+                specs,
+            )
         )
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if isinstance(parsing, ParsePool):
+        parsing.close()
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 + processes * child
     result = {
         "seconds": seconds,
         "new": sum(r.new for r in reports),

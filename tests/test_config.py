@@ -151,3 +151,46 @@ def test_the_docker_config_serves_the_same_sources_on_all_addresses() -> None:
     )
     assert docker.sources == shipped.sources and docker.stories == shipped.stories
     assert docker.service.host == "0.0.0.0" and docker.service.database_url.startswith("postgresql")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("nan", "must be seconds or a duration"),
+        ("inf", "must be seconds or a duration"),
+        ("-inf", "must be seconds or a duration"),
+        ("1e300", "must be at most 30 days"),
+        ('"99999999999999999999h"', "must be at most 30 days"),
+        ('"9' + "9" * 400 + 's"', "must be seconds or a duration"),
+    ],
+)
+def test_non_finite_and_absurd_intervals_are_refused(
+    tmp_path: Path, value: str, reason: str
+) -> None:
+    path = write(tmp_path, GOOD.replace('interval = "2m"', f"interval = {value}"))
+    with pytest.raises(ConfigError, match=rf"\[\[sources\]\] #1.*\.interval: {reason}"):
+        load(path, {})
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('parse_timeout = "0.5s"', "parse_timeout"),
+        ("parse_timeout = nan", "parse_timeout"),
+        ('parse_timeout = "2h"', "parse_timeout"),
+        ("parse_processes = 0", "parse_processes"),
+        ("parse_processes = true", "parse_processes"),
+    ],
+)
+def test_parse_limits_are_checked(tmp_path: Path, line: str, key: str) -> None:
+    path = write(tmp_path, GOOD.replace("port = 9000", f"port = 9000\n{line}"))
+    with pytest.raises(ConfigError, match=rf"\[service\]\.{key}"):
+        load(path, {})
+
+
+def test_parse_limits_have_defaults_and_can_be_set(tmp_path: Path) -> None:
+    service = load(write(tmp_path, GOOD), {}).service
+    assert (service.parse_timeout, service.parse_processes) == (20.0, 2)
+    text = GOOD.replace("port = 9000", 'port = 9000\nparse_timeout = "1m"\nparse_processes = 4')
+    service = load(write(tmp_path, text), {}).service
+    assert (service.parse_timeout, service.parse_processes) == (60.0, 4)

@@ -13,9 +13,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from aggregator.store import clusters, known
+from aggregator.store.deciding import StoryLocks
 from aggregator.store.notify import announce
 from aggregator.store.scheduling import (
     REMOVED,
@@ -26,7 +27,7 @@ from aggregator.store.scheduling import (
     sync_changes,
 )
 from aggregator.store.schema import entries, events, sources
-from aggregator.store.writes import hold_story_events, write_and_announce
+from aggregator.store.writes import hold_story_events, mark_changed, write_and_announce
 from aggregator.types import (
     Decision,
     Deletion,
@@ -60,6 +61,15 @@ class SourceStatus:
 
 
 class Store(ScheduleRows):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._story_locks = StoryLocks(engine)
+
+    def deciding(self, story: str) -> AbstractContextManager[None]:
+        """Hold around `known_for` .. `apply` of one poll: decisions for one story are
+        made one at a time, each seeing the last one's writes (store/deciding.py)."""
+        return self._story_locks.deciding(story)
+
     def sync_sources(self, specs: Sequence[SourceSpec]) -> None:
         """Make the sources table match the config. A new source is due at once; a moved
         one forgets its validators, its errors, a redirect and a 410; edited bounds make
@@ -198,6 +208,7 @@ class Store(ScheduleRows):
                 c.execute(
                     insert(events).values(story=story, entry_id=changed, kind=kind, created_at=now)
                 )
+            mark_changed(c, story, now)
             announce(c, story)
         return new_id
 

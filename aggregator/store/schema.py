@@ -213,3 +213,13 @@ host_turns = Table(
     Column("next_start", UTCDateTime, nullable=False),
     Column("held_until", UTCDateTime),
 )
+
+# When each story's published document last changed (aggregator.store.writes.mark_changed):
+# the feeds' Last-Modified. Strictly increasing in whole seconds, so an HTTP client that
+# compares dates (If-Modified-Since) never sees a changed document as older.
+story_changes = Table(
+    "story_changes",
+    metadata,
+    Column("story", String(64), primary_key=True),
+    Column("changed_at", UTCDateTime, nullable=False),
+)

@@ -13,9 +13,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from aggregator.digits import INTEGER_MAX, read_count
 from aggregator.errors import StoreError
 from aggregator.publish.ids import entry_iri
-from aggregator.store.schema import entries, entry_items, events, kept_apart, sources
+from aggregator.store.schema import (
+    entries,
+    entry_items,
+    events,
+    kept_apart,
+    sources,
+    story_changes,
+)
 from aggregator.types import (
     KINDS,
     Cluster,
@@ -80,15 +88,18 @@ class StoreReads:
         shown = mine.where(entries.c.deleted_at.is_(None)).order_by(*order).limit(limit)
         gone = mine.where(entries.c.deleted_at.is_not(None))
         gone = gone.order_by(entries.c.deleted_at.desc()).limit(limit)
+        changed = select(story_changes.c.changed_at).where(story_changes.c.story == story.id)
         with self._reading() as c:
             rows = c.execute(shown).all()
             deleted = c.execute(gone).all()
             refs = self._source_refs(c)
             also = self._also_from(c, [r.id for r in rows])
+            changed_at = c.execute(changed).scalar()
         return StoryView(
             story,
             tuple(_feed_entry(r, refs, also) for r in rows),
             tuple(_feed_entry(r, refs, {}) for r in deleted),
+            changed_at=changed_at,
         )
 
     def story_version(self, story: str) -> tuple[int, int, int]:
@@ -162,8 +173,8 @@ class StoreReads:
         """The entry named by its public id (urn:uuid:...), its key, or its row id."""
         ref = ref.strip()
         with self._reading() as c:
-            if ref.isdigit():
-                found = c.execute(select(entries.c.id).where(entries.c.id == int(ref))).scalar()
+            if (row_id := read_count(ref, INTEGER_MAX)) is not None:
+                found = c.execute(select(entries.c.id).where(entries.c.id == row_id)).scalar()
                 return None if found is None else int(found)
             if not ref.startswith("urn:uuid:"):
                 found = c.execute(select(entries.c.id).where(entries.c.key == ref)).scalar()

@@ -14,7 +14,7 @@ with the same events in the same order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from aggregator.normalize import entry_key
 from aggregator.store import clusters
 from aggregator.store.notify import announce
-from aggregator.store.schema import entries, events
+from aggregator.store.schema import entries, events, story_changes
 from aggregator.types import Decision, Deletion, Entry, PollReport, SourceSpec
 
 Event = tuple[int, str]  # (entry id, kind)
@@ -40,6 +40,7 @@ def write_and_announce(
     """Write the decisions; when the story changed, tell the web nodes (on commit)."""
     counts, deleted = write_decisions(c, source, decisions, deletions, now)
     if deleted or counts["new"] or counts["edited"] or counts["duplicate"]:
+        mark_changed(c, source.story, now)
         announce(c, source.story)
     return PollReport(
         source=source.name,
@@ -82,6 +83,24 @@ def write_decisions(
         ]
         c.execute(insert(events), rows)
     return counts, deleted
+
+
+def mark_changed(c: Connection, story: str, now: datetime) -> None:
+    """Record that the story's document changed in this transaction: at `now` to the
+    second, and at least a second after the last change, so that the dates a client
+    compares (Last-Modified, If-Modified-Since) grow with every change, across restarts
+    and processes. A burst of changes faster than one a second runs ahead of the clock by
+    as many seconds; it catches up when the burst ends."""
+    hold_story_events(c, story)
+    when = now.astimezone(UTC).replace(microsecond=0)
+    last = c.execute(
+        select(story_changes.c.changed_at).where(story_changes.c.story == story)
+    ).scalar()
+    if last is None:
+        c.execute(insert(story_changes).values(story=story, changed_at=when))
+        return
+    when = max(when, last + timedelta(seconds=1))
+    c.execute(update(story_changes).where(story_changes.c.story == story).values(changed_at=when))
 
 
 def hold_story_events(c: Connection, story: str) -> None:

@@ -1,0 +1,301 @@
+"""The CPU work of a poll, in this thread or in child processes with a deadline.
+
+    parse_document   PURE  one document -> its posts and what it says about polling
+    sign_entries     PURE  entries -> entries with MinHash signature and band keys
+
+`Inline` runs them here: for tests, `preview`, and anything that can wait. `ParsePool`
+runs them in a few child processes. A thread cannot be stopped in Python, but a process
+can: a parse that outlives its deadline is abandoned, its child killed and replaced, and
+the poll gets a ParseTimeout naming the limit, so one hostile document never holds a
+poll thread (and the sources waiting for it) hostage. A child that dies fails only the
+poll it was serving; nothing reaches the store from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from aggregator.errors import ParseError
+from aggregator.similarity import sign
+from aggregator.sources import KINDS_BY_NAME
+from aggregator.types import Document, Entry, Kind, PageSignals, ParseContext, Post, SourceSpec
+
+log = logging.getLogger("aggregator.parsing")
+DEFAULT_PARSE_TIMEOUT = 20.0
+# How long a child gets to exit when asked, before it is killed.
+_EXIT_SECONDS = 2.0
+_START_SECONDS = 60.0
+_READY = "ready"
+# How often a job waiting for a busy pool looks again, in case a child was retired.
+_WAIT_SECONDS = 0.2
+
+
+class ParseTimeout(ParseError):
+    """The CPU work on a source's bytes took longer than its deadline and was abandoned."""
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    posts: tuple[Post, ...]
+    signals: PageSignals
+
+
+class Parsing(Protocol):
+    """Where a poll's CPU work runs. Both calls raise ParseError on bad input."""
+
+    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument: ...
+
+    def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]: ...
+
+
+def parse_document(kind: Kind, document: Document, context: ParseContext) -> ParsedDocument:
+    info = KINDS_BY_NAME[kind]
+    return ParsedDocument(tuple(info.parse(document, context)), info.signals(document))
+
+
+def sign_entries(entries: Sequence[Entry]) -> list[Entry]:
+    return [sign(e) for e in entries]
+
+
+def context_of(source: SourceSpec) -> ParseContext:
+    return ParseContext(ZoneInfo(source.timezone), source.abbreviations)
+
+
+class Inline:
+    """The work in the calling thread, without a deadline."""
+
+    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument:
+        return parse_document(source.kind, document, context_of(source))
+
+    def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
+        return sign_entries(entries)
+
+
+INLINE = Inline()
+
+
+# What travels to a child and back. A job names its function; a reply is ("ok", value),
+# ("parse-error", reason) or ("crash", traceback text).
+_Job = tuple[str, tuple[object, ...]]
+_Reply = tuple[str, object]
+
+
+def _run_job(job: _Job) -> _Reply:
+    name, args = job
+    try:
+        if name == "parse":
+            kind, document, context = args
+            return "ok", parse_document(kind, document, context)  # type: ignore[arg-type]
+        if name == "sign":
+            return "ok", sign_entries(args[0])  # type: ignore[arg-type]
+        return "crash", f"unknown job {name!r}"
+    except ParseError as e:
+        return "parse-error", e.reason
+    except Exception:
+        return "crash", traceback.format_exc(limit=8)
+
+
+def serve(reading: Connection, writing: Connection) -> None:
+    """A child's loop: one job at a time until the parent closes its end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    writing.send(_READY)
+    while True:
+        try:
+            job = reading.recv()
+        except (EOFError, OSError):
+            return
+        writing.send(_run_job(job))
+
+
+class _Child:
+    """A fresh interpreter running `serve`, spoken to through its stdin and stdout with
+    pickled jobs. A plain subprocess rather than multiprocessing's: nothing of the
+    parent (its threads, sockets or main module) is copied or imported again."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aggregator.parsing"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        # The connections own their descriptors; the file objects are closed at once.
+        self.writing = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.reading = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        """Deadlines count from here: an interpreter's start and imports are not a parse."""
+        try:
+            if self.reading.poll(_START_SECONDS) and self.reading.recv() == _READY:
+                return
+        except (EOFError, OSError):
+            pass
+        self.stop(kill=True)
+        raise ParseError("", f"a parse process did not start within {_START_SECONDS:g} s")
+
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, *, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        self.writing.close()  # EOF: the child's loop returns
+        try:
+            self.process.wait(_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reading.close()
+
+
+class ParsePool:
+    """Up to `processes` children, started on first use and replaced when they die or
+    overrun. Each job waits for a free child, then has `deadline` seconds."""
+
+    def __init__(self, processes: int = 2, deadline: float = DEFAULT_PARSE_TIMEOUT) -> None:
+        if processes < 1:
+            raise ValueError("a parse pool needs at least one process")
+        self.processes = processes
+        self.deadline = deadline
+        self._idle: queue.SimpleQueue[_Child] = queue.SimpleQueue()
+        self._started = 0
+        self._children: set[_Child] = set()
+        self._guard = threading.Lock()
+        self._closed = False
+
+    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument:
+        value = self._run(source, ("parse", (source.kind, document, context_of(source))))
+        assert isinstance(value, ParsedDocument)
+        return value
+
+    def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
+        if not entries:
+            return []
+        value = self._run(source, ("sign", (list(entries),)))
+        assert isinstance(value, list)
+        return value
+
+    def close(self) -> None:
+        with self._guard:
+            self._closed = True
+            children = list(self._children)
+            self._children.clear()
+        for child in children:
+            child.stop()
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _run(self, source: SourceSpec, job: _Job) -> object:
+        child = self._acquire()
+        healthy = False
+        try:
+            reply = self._ask(child, source, job)
+            healthy = True
+        finally:
+            if healthy:
+                self._idle.put(child)
+            else:
+                self._retire(child)
+        kind, value = reply
+        if kind == "ok":
+            return value
+        if kind == "parse-error":
+            raise ParseError(source.name, str(value))
+        log.error("parser crashed", extra={"source": source.name, "traceback": value})
+        last_line = str(value).strip().splitlines()[-1]
+        raise ParseError(source.name, f"internal error while parsing: {last_line}")
+
+    def _ask(self, child: _Child, source: SourceSpec, job: _Job) -> _Reply:
+        try:
+            child.writing.send(job)
+            if not child.reading.poll(self.deadline):
+                what = "parse" if job[0] == "parse" else "signing"
+                log.warning(
+                    "parse abandoned: deadline passed",
+                    extra={"source": source.name, "deadline": self.deadline, "job": job[0]},
+                )
+                raise ParseTimeout(
+                    source.name, f"{what} took longer than {self.deadline:g} s; skipped"
+                )
+            reply: _Reply = child.reading.recv()
+            return reply
+        except (EOFError, OSError) as e:
+            code = child.process.poll()
+            raise ParseError(
+                source.name, f"parser process died (exit code {code}); nothing stored"
+            ) from e
+
+    def _acquire(self) -> _Child:
+        while True:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                started = self._start()
+                if started is None:  # every child is busy: wait, but see retirements
+                    try:
+                        started = self._idle.get(timeout=_WAIT_SECONDS)
+                    except queue.Empty:
+                        continue
+                child = started
+            if child.is_alive():
+                return child
+            self._retire(child)
+
+    def _start(self) -> _Child | None:
+        with self._guard:
+            if self._closed:
+                raise ParseError("", "the parse pool is closed")
+            if self._started >= self.processes:
+                return None
+            self._started += 1
+        try:
+            child = _Child()
+        except BaseException:
+            with self._guard:
+                self._started -= 1
+            raise
+        with self._guard:
+            self._children.add(child)
+        return child
+
+    def _retire(self, child: _Child) -> None:
+        """Kill a child that overran or broke; the next job starts a fresh one."""
+        child.stop(kill=True)
+        with self._guard:
+            self._children.discard(child)
+            self._started -= 1
+
+
+def _child_main() -> None:
+    """Take the job pipe off stdout, so that nothing a library prints can corrupt it."""
+    job_output = os.dup(1)
+    os.dup2(2, 1)
+    serve(Connection(0, writable=False), Connection(job_output, readable=False))
+
+
+if __name__ == "__main__":
+    # Serve with the imported module, not this __main__ copy, so that replies pickle
+    # under their real names (aggregator.parsing.ParsedDocument).
+    from aggregator import parsing
+
+    parsing._child_main()

@@ -1,0 +1,145 @@
+"""The parse pool: real child processes give what the inline path gives, and a job that
+overruns its deadline or whose child dies fails that one job, cleanly, while the pool
+goes on serving with a fresh child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.errors import ParseError
+from aggregator.normalize import normalize
+from aggregator.parsing import INLINE, ParsePool, ParseTimeout
+from aggregator.types import Document
+from tests.builders import source
+from tests.conftest import LIVEBLOG_SEED
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+FEED = source("wire", kind="feed", url="http://127.0.0.1/feed", path=None)
+LIVE = source("live", kind="liveblog")
+
+
+def feed_document(items: int) -> Document:
+    body = "".join(
+        f"<item><title>Item {i} on the council inquiry</title><guid>item-{i}</guid>"
+        f"<description>Paragraph {i}: the inquiry heard from officials and survivors "
+        f"about what the council knew and when it knew it, and what the police were told "
+        f"by the youth workers who raised the alarm years before.</description></item>"
+        for i in range(items)
+    )
+    rss = f'<rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'
+    return Document(FEED.location, rss.encode(), "application/rss+xml", NOW)
+
+
+def live_document() -> Document:
+    return Document(LIVE.location, LIVEBLOG_SEED.read_bytes(), "text/plain", NOW)
+
+
+@pytest.fixture
+def pool() -> Iterator[ParsePool]:
+    with ParsePool(processes=1, deadline=30.0) as pool:
+        yield pool
+
+
+def test_the_pool_gives_what_the_inline_path_gives(pool: ParsePool) -> None:
+    for spec, document in ((FEED, feed_document(30)), (LIVE, live_document())):
+        here, there = INLINE.parse(spec, document), pool.parse(spec, document)
+        assert there == here and len(there.posts) >= 7
+        entries = normalize(list(there.posts), source=spec.name, now=NOW)
+        signed = pool.sign(spec, entries)
+        assert signed == INLINE.sign(spec, entries)
+        assert any(e.signature for e in signed)
+
+
+def test_a_parse_error_in_the_child_is_the_sources_parse_error(pool: ParsePool) -> None:
+    broken = Document(FEED.location, b"this is not a feed at all", "text/plain", NOW)
+    with pytest.raises(ParseError) as inline:
+        INLINE.parse(FEED, broken)
+    with pytest.raises(ParseError) as pooled:
+        pool.parse(FEED, broken)
+    assert not isinstance(pooled.value, ParseTimeout)
+    assert pooled.value.source == "wire" and pooled.value.reason == inline.value.reason
+
+
+def test_an_overrun_is_abandoned_and_the_child_replaced() -> None:
+    big = feed_document(60_000)  # seconds of honest work, against a tenth of one
+    with ParsePool(processes=1, deadline=0.1) as pool:
+        pool.deadline = 60.0
+        pool.parse(FEED, feed_document(1))  # the child is up: the deadline is the parse's
+        [first] = pool._children
+        pool.deadline = 0.1
+        started = time.monotonic()
+        with pytest.raises(ParseTimeout, match=r"parse took longer than 0\.1 s; skipped"):
+            pool.parse(FEED, big)
+        assert time.monotonic() - started < 5
+        assert first.process.poll() is not None  # killed, not left running
+        pool.deadline = 60.0
+        assert len(pool.parse(FEED, feed_document(3)).posts) == 3
+        assert pool._children and first not in pool._children
+
+
+def test_a_child_that_dies_fails_its_job_and_the_next_one_works() -> None:
+    with ParsePool(processes=1, deadline=60.0) as pool:
+        pool.parse(FEED, feed_document(1))
+        [child] = pool._children
+        killer = threading.Timer(0.3, os.kill, (child.process.pid, signal.SIGKILL))
+        killer.start()
+        try:
+            with pytest.raises(ParseError, match="parser process died"):
+                pool.parse(FEED, feed_document(60_000))
+        finally:
+            killer.cancel()
+        assert len(pool.parse(FEED, feed_document(2)).posts) == 2
+
+
+def test_jobs_beyond_the_pool_wait_for_a_child_and_all_finish() -> None:
+    results: list[int] = []
+    with ParsePool(processes=2, deadline=60.0) as pool:
+
+        def parse(n: int) -> None:
+            results.append(len(pool.parse(FEED, feed_document(n)).posts))
+
+        threads = [threading.Thread(target=parse, args=(n,)) for n in range(1, 7)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(pool._children) <= 2
+    assert sorted(results) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_waiting_job_is_not_stranded_when_the_busy_child_is_retired() -> None:
+    """One child, overrun by the first job while a second waits: the second starts a
+    fresh child instead of waiting forever for the retired one."""
+    with ParsePool(processes=1, deadline=0.5) as pool:
+        pool.deadline = 60.0
+        pool.parse(FEED, feed_document(1))
+        pool.deadline = 0.5
+        outcome: list[str] = []
+
+        def slow() -> None:
+            try:
+                pool.parse(FEED, feed_document(60_000))
+                outcome.append("slow finished")
+            except ParseTimeout:
+                outcome.append("slow abandoned")
+
+        first = threading.Thread(target=slow)
+        first.start()
+        time.sleep(0.1)
+        assert len(pool.parse(FEED, feed_document(2)).posts) == 2
+        first.join(30)
+    assert outcome == ["slow abandoned"]
+
+
+def test_a_closed_pool_refuses_work() -> None:
+    pool = ParsePool(processes=1)
+    pool.close()
+    with pytest.raises(ParseError, match="closed"):
+        pool.parse(FEED, feed_document(1))
