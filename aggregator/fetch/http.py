@@ -31,7 +31,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from aggregator import USER_AGENT
+from aggregator.digits import read_count
 from aggregator.errors import FetchError
+from aggregator.fetch.deadline import bounded_transport, deadline_at
+from aggregator.fetch.decoding import ACCEPTED_CODINGS, DecodingError, TooLarge, decoded
 from aggregator.fetch.limits import FetchLimits
 from aggregator.types import Document, Fetched, FetchState, SourceSpec
 
@@ -40,6 +43,8 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
 SCHEMES = ("http", "https")
+# Longer freshness or Retry-After than this is held at it.
+_YEAR = 365 * 24 * 3600
 
 log = logging.getLogger("aggregator.fetch")
 
@@ -49,12 +54,15 @@ def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) ->
     HTTP/2 where a TLS server offers it. `verify` is the system trust store unless a
     caller (a test with its own CA) passes an SSLContext."""
     return httpx.Client(
+        transport=bounded_transport(verify=verify, http2=True),
         timeout=request_timeout(limits),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
-        http2=True,
-        verify=verify,
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPTED_CODINGS,
+        },
     )
 
 
@@ -72,6 +80,7 @@ def fetch_http(
     headers = _conditional_headers(state)
     with (
         translated_errors(source.name, url, limits, client.max_redirects),
+        deadline_at(deadline),
         client.stream("GET", url, headers=headers, timeout=request_timeout(limits)) as response,
     ):
         hints = _server_hints(response, now)
@@ -101,8 +110,8 @@ def _log_response(name: str, response: httpx.Response) -> None:
 
 
 def request_timeout(limits: FetchLimits) -> httpx.Timeout:
-    # A single read may wait as long as the whole budget; the deadline checked between
-    # chunks in read_body is what stops a server that keeps dribbling bytes.
+    # A single operation may wait as long as the whole budget; `deadline_at` around the
+    # exchange is what stops a server that keeps dribbling headers or bytes.
     return httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout)
 
 
@@ -124,17 +133,22 @@ def _conditional_headers(state: FetchState) -> dict[str, str]:
 
 
 def read_body(response: httpx.Response, name: str, limits: FetchLimits, deadline: float) -> bytes:
+    """The decoded body. The cap bounds what a compressed body expands to, at every
+    decompression step (fetch/decoding.py); the deadline covers the whole download."""
     body = bytearray()
-    # iter_bytes yields decoded bytes, so the cap bounds what a compressed body expands
-    # to; one network chunk may still inflate (~1000x at most for deflate) before the check.
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limits.max_bytes:
-            cap = f"the {limits.max_bytes}-byte size cap (max_bytes)"
-            raise FetchError(name, f"body from {response.url} is larger than {cap}")
-        if time.monotonic() > deadline:
-            late = f"timed out after {limits.total_timeout:g}s downloading {response.url}"
-            raise FetchError(name, f"{late} (total_timeout)")
+    encoding = response.headers.get("Content-Encoding")
+    try:
+        with deadline_at(deadline):
+            for piece in decoded(response.iter_raw(), encoding, limits.max_bytes):
+                body += piece
+                if time.monotonic() > deadline:
+                    late = f"timed out after {limits.total_timeout:g}s downloading {response.url}"
+                    raise FetchError(name, f"{late} (total_timeout)")
+    except TooLarge as e:
+        cap = f"the {limits.max_bytes}-byte size cap (max_bytes)"
+        raise FetchError(name, f"body from {response.url} is larger than {cap}") from e
+    except DecodingError as e:
+        raise FetchError(name, f"body from {response.url}: {e}") from e
     return bytes(body)
 
 
@@ -193,8 +207,8 @@ def _freshness(response: httpx.Response, now: datetime) -> float | None:
     if "no-store" in directives or "no-cache" in directives:
         return None
     lifetime: float | None = None
-    if directives.get("max-age", "").isdigit():
-        lifetime = float(directives["max-age"])
+    if (max_age := read_count(directives.get("max-age"), _YEAR)) is not None:
+        lifetime = float(max_age)
     elif expires := response.headers.get("expires"):
         when = _parse_http_date(expires)
         # A response has one Date (RFC 9110 §6.6.1); given several, the last is used.
@@ -204,8 +218,8 @@ def _freshness(response: httpx.Response, now: datetime) -> float | None:
         lifetime = max((when - date).total_seconds(), 0.0) if when else 0.0
     if lifetime is None:
         return None
-    age = response.headers.get("age", "")
-    return max(lifetime - (float(age) if age.isdigit() else 0.0), 0.0)
+    age = read_count(response.headers.get("age"), _YEAR) or 0
+    return max(lifetime - age, 0.0)
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:
@@ -213,8 +227,8 @@ def _retry_after(response: httpx.Response, now: datetime) -> float | None:
     if response.status_code not in (429, 503):
         return None
     value = (response.headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return float(value)
+    if (seconds := read_count(value, _YEAR)) is not None:
+        return float(seconds)
     when = _parse_http_date(value)
     return max((when - now).total_seconds(), 0.0) if when else None
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from aggregator.errors import FetchError
+from aggregator.fetch.deadline import deadline_at
 from aggregator.fetch.http import read_body, request_timeout, translated_errors
 from aggregator.fetch.limits import FetchLimits
 from aggregator.websub import HubLinks, discover
@@ -26,6 +27,7 @@ def discover_hub(client: httpx.Client, url: str, limits: FetchLimits, *, name: s
     deadline = time.monotonic() + limits.total_timeout
     with (
         translated_errors(name, url, limits, client.max_redirects),
+        deadline_at(deadline),
         client.stream("GET", url, timeout=request_timeout(limits)) as response,
     ):
         if not response.is_success:
@@ -52,6 +54,7 @@ def post_form(
     headers = {"Content-Type": FORM_TYPE}
     with (
         translated_errors(name, url, limits, client.max_redirects),
+        deadline_at(deadline),
         client.stream(
             "POST",
             url,
