@@ -11,7 +11,8 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from aggregator.parse.entities import unescape
 from aggregator.types import Entry, Post, StorySpec
@@ -39,16 +40,21 @@ _QUOTES = str.maketrans(
         "\u00a0": " ",
     }
 )
+_CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n\r")
+# A post's own time is believed between these bounds; outside, it was first seen now.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_AHEAD = timedelta(days=1)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
 
 def normalize(posts: Sequence[Post], *, source: str, now: datetime) -> list[Entry]:
-    """Give every post of one fetch its stable key; `now` stands in for missing times."""
+    """Give every post of one fetch its stable key; `now` stands in for missing times
+    and for times no post can have (before 1970, or more than a day ahead)."""
     seen: dict[str, int] = {}
     entries: list[Entry] = []
-    for post in posts:
+    for post in map(_without_controls, posts):
         key = item_key(post)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
@@ -109,7 +115,39 @@ def matches_keywords(post: Post, story: StorySpec) -> bool:
     return any(normalize_text(k) in haystack for k in story.keywords)
 
 
+def _without_controls(post: Post) -> Post:
+    """C0 controls other than tab and line breaks are never text (and PostgreSQL refuses
+    NUL): gone from every field, so one such item cannot fail its whole poll."""
+
+    def clean(value: str) -> str:
+        return value.translate(_CONTROLS) if value and not value.isprintable() else value
+
+    def maybe(value: str | None) -> str | None:
+        return None if value is None else clean(value)
+
+    return replace(
+        post,
+        title=clean(post.title),
+        text=clean(post.text),
+        html=clean(post.html),
+        guid=maybe(post.guid),
+        url=maybe(post.url),
+        author=maybe(post.author),
+    )
+
+
+def _believable(moment: datetime | None, now: datetime) -> datetime | None:
+    if moment is None or moment < _EARLIEST or moment > now + _AHEAD:
+        return None
+    return moment
+
+
 def _entry(post: Post, *, source: str, key: str, now: datetime) -> Entry:
+    post = replace(
+        post,
+        published=_believable(post.published, now),
+        updated=_believable(post.updated, now),
+    )
     published = post.published or now
     updated = max(post.updated or published, published)
     return Entry(
