@@ -325,17 +325,25 @@ def _explain(args: argparse.Namespace) -> int:
         return 2
     entry = cluster.entry
     print(f"{entry_iri(entry.story, entry.key)}  (entry {entry.id}, key {entry.key})")
-    print(f"  title:     {entry.title}")
+    print(f"  title:     {_shown(entry.title)}")
     print(
         f"  published: {format_rfc3339(entry.published)}  updated: {format_rfc3339(entry.updated)}"
     )
     print(f"  shown as from {entry.source.name}; {len(cluster.members)} cop(ies):")
     for m in cluster.members:
         how = "first copy" if m.match is None else f"{m.match} {m.score or 0:.2f}"
-        print(f"  - {m.source} [{how}] {m.title!r} ({m.item_key})")
+        print(f"  - {m.source} [{how}] {m.title!r} ({_shown(m.item_key)})")
         if m.reason:
-            print(f"      {m.reason}")
+            print(f"      {_shown(m.reason)}")
     return 0
+
+
+def _shown(text: str) -> str:
+    """Publisher text for a terminal: what is not printable (escape sequences, C1
+    controls) is shown as an escape, never sent to the terminal to act on."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _split(args: argparse.Namespace) -> int:

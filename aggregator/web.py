@@ -82,7 +82,11 @@ def create_app(
         Route("/stories/{story_id}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    # Starlette answers "/x/" with a redirect to "/x" built from the Host header: a
+    # reflected redirect anyone can aim elsewhere. Unknown paths get a 404 instead.
+    app.router.redirect_slashes = False
+    return app
 
 
 class _Site:

@@ -135,7 +135,13 @@ class _Callback:
         )
         report = await anyio.to_thread.run_sync(ingest, spec, story, body)
         await anyio.to_thread.run_sync(self.subscriptions.record_push, subscription.token, now)
-        log.info("websub push stored", extra={"source": spec.name, "new": report.new})
+        fields = {"source": spec.name, "new": report.new, "updated": report.updated}
+        if report.error:
+            log.warning("websub push not stored", extra={**fields, "reason": report.error})
+        elif report.changed_story:
+            log.info("websub push stored", extra=fields)
+        else:
+            log.info("websub push brought nothing new", extra=fields)
         if report.changed_story and self.on_change is not None:
             await anyio.to_thread.run_sync(self.on_change, story.id)
         return Response(status_code=202)

@@ -46,3 +46,16 @@ def test_explain_then_split_a_merged_entry(tmp_path: Path) -> None:
     assert "wire" not in after and "1 cop" in after
     missing = aggregator("--config", str(config), "explain", "urn:uuid:nope")
     assert missing.returncode == 2
+
+
+def test_explain_never_sends_publisher_control_codes_to_the_terminal(tmp_path: Path) -> None:
+    # \x9b is the one-byte CSI some terminals act on; normalize keeps it (it is not C0).
+    (tmp_path / "echo.txt").write_text("Red \x9b31m alert\n\nA line of text.\n", encoding="utf-8")
+    (tmp_path / "wire.txt").write_text("Other\n\nOther text.\n", encoding="utf-8")
+    config = tmp_path / "aggregator.toml"
+    config.write_text(CONFIG.format(db=tmp_path / "agg.sqlite"), encoding="utf-8")
+    assert aggregator("--config", str(config), "poll", "--once").returncode == 0
+    atom = aggregator("--config", str(config), "export", "idris").stdout
+    ids = re.findall(r"<entry>\s*<id>(urn:uuid:[^<]+)</id>", atom)
+    shown = "".join(aggregator("--config", str(config), "explain", i).stdout for i in ids)
+    assert "\x9b" not in shown and "\\x9b31m alert" in shown

@@ -139,3 +139,12 @@ def test_unknown_story_is_404(client: TestClient) -> None:
     ):
         response = client.get(path)
         assert response.status_code == 404 and "nope" in response.text
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_a_client_names(
+    client: TestClient,
+) -> None:
+    answer = client.get(
+        "/stories/story.atom/", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert answer.status_code == 404 and "location" not in answer.headers
