@@ -117,3 +117,17 @@ def test_run_py_runs_the_command_it_is_given() -> None:
     assert usage("web").startswith("usage: aggregator web")
     assert usage("worker").startswith("usage: aggregator worker")
     assert usage("run").startswith("usage: aggregator run")
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    config = tmp_path / "aggregator.toml"
+    config.write_text(
+        f'[service]\ndatabase_url = "sqlite:///{blocker}/var/x.sqlite"\n'
+        '[[stories]]\nid = "s"\ntitle = "S"\n',
+        encoding="utf-8",
+    )
+    done = aggregator("--config", str(config), "poll", "--once")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"cannot create the SQLite folder {blocker}/var" in done.stderr

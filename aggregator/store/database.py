@@ -118,7 +118,12 @@ WAL_CHECKPOINT_PAGES = 10_000
 def _sqlite_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise StoreError(f"cannot create the SQLite folder {folder}: {reason}") from e
     engine = create_engine(database_url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
