@@ -185,3 +185,20 @@ def test_content_type_is_guessed_from_the_extension(
 ) -> None:
     (tmp_path / name).write_bytes(b"x")
     assert fetch(tmp_path / name).documents[0].content_type == content_type
+
+
+def test_a_link_out_of_the_folder_is_refused_and_one_inside_is_read(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("db_password=hunter2\n")
+    (pages / "a.txt").write_text("A page\n")
+    (pages / "b.txt").symlink_to(secret)
+    (pages / "c.txt").symlink_to(pages / "a.txt")
+    fetched = fetch(pages / "*.txt")
+    assert sorted(Path(d.location).name for d in fetched.documents) == ["a.txt", "c.txt"]
+    assert not any(b"hunter2" in d.body for d in fetched.documents)
+    [problem] = fetched.problems
+    assert "b.txt: a link leading out of" in problem and "refused" in problem
+    with pytest.raises(FetchError, match="a link leading out of"):
+        fetch(pages / "b.txt")

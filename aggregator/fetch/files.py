@@ -1,6 +1,7 @@
 """EDGE: read the local files a source's absolute path or glob names, only those changed.
 
-    glob       the matching paths, sorted
+    glob       the matching paths, sorted; a link leading out of the pattern's folder is
+               refused (a folder of saved pages must not publish /etc/passwd)
     | stat     (mtime_ns, size) equal to the stored stamp -> unchanged, not even read
     | read     capped at max_bytes; a file that fails is a problem, not the source's failure
     | compare  sha256 equal to the stored one -> unchanged, only the stamp moves on
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import itertools
 import os
 import stat
 from datetime import UTC, datetime
@@ -51,8 +53,10 @@ def fetch_files(
     documents: list[Document] = []
     stamps: dict[str, FileStamp] = {}
     problems: list[str] = []
+    folder = _folder_of(pattern)
     for path in paths:
         try:
+            _check_inside(path, folder)
             stamp, document = _read_if_changed(path, state.files.get(path), now, limits)
         except _Unreadable as e:
             problems.append(f"{path}: {e}")
@@ -99,6 +103,22 @@ def _read_if_changed(
         fetched_at=now,
         modified_at=datetime.fromtimestamp(info.st_mtime_ns / 1e9, tz=UTC),
     )
+
+
+def _folder_of(pattern: str) -> str:
+    """The real folder a glob's matches must stay in: its leading part without wildcards
+    (for a plain path, the file's own folder)."""
+    parts = PurePath(pattern).parts
+    fixed = list(itertools.takewhile(lambda p: not glob.has_magic(p), parts))
+    if len(fixed) == len(parts):
+        fixed = fixed[:-1]
+    return os.path.realpath(os.path.join(*fixed) if fixed else ".")
+
+
+def _check_inside(path: str, folder: str) -> None:
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, folder]) != folder:
+        raise _Unreadable(f"a link leading out of {folder} (to {real}); refused")
 
 
 def _stamp_of(info: os.stat_result) -> tuple[int, int]:
