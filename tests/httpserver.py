@@ -94,9 +94,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(routes: Mapping[str, Route]) -> Iterator[Server]:
-    """Serve `routes` on a free port of 127.0.0.1 in a background thread."""
-    httpd = _ScriptedHTTPServer(routes)
+def serve(
+    routes: Mapping[str, Route], host: str = "127.0.0.1", *, keep_alive: bool = False
+) -> Iterator[Server]:
+    """Serve `routes` on a free port of `host` (a loopback address) in a background
+    thread; with `keep_alive`, over HTTP/1.1 connections that stay open."""
+    httpd = _ScriptedHTTPServer(routes, host, _KeepAliveHandler if keep_alive else _Handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -121,8 +124,10 @@ def refused_url() -> Iterator[str]:
 class _ScriptedHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, routes: Mapping[str, Route]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(
+        self, routes: Mapping[str, Route], host: str, handler: type[BaseHTTPRequestHandler]
+    ) -> None:
+        super().__init__((host, 0), handler)
         self.routes = routes
         self.received: list[Received] = []
         self.stopping = threading.Event()
@@ -184,6 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             if stopping.wait(route.dribble):
                 return
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
 
 
 def _answer(route: Route, request: Message) -> tuple[int, dict[str, str], bytes]:

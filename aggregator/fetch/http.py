@@ -33,9 +33,10 @@ import httpx
 from aggregator import USER_AGENT
 from aggregator.digits import read_count
 from aggregator.errors import FetchError
-from aggregator.fetch.deadline import bounded_transport, deadline_at
 from aggregator.fetch.decoding import ACCEPTED_CODINGS, DecodingError, TooLarge, decoded
+from aggregator.fetch.destinations import Refused, check_peer, destinations
 from aggregator.fetch.limits import FetchLimits
+from aggregator.fetch.network import bounded_transport, deadline_at
 from aggregator.types import Document, Fetched, FetchState, SourceSpec
 
 ACCEPT = (
@@ -78,11 +79,14 @@ def fetch_http(
     url = _checked_url(source)
     deadline = time.monotonic() + limits.total_timeout
     headers = _conditional_headers(state)
+    # The configured URL's host is trusted; where its redirects lead must be public.
     with (
         translated_errors(source.name, url, limits, client.max_redirects),
+        destinations(trusted=[urlsplit(url).hostname or ""], allowed=limits.allow_private),
         deadline_at(deadline),
         client.stream("GET", url, headers=headers, timeout=request_timeout(limits)) as response,
     ):
+        check_peer(response.url.host, _peer_of(response))
         hints = _server_hints(response, now)
         _log_response(source.name, response)
         if response.status_code == httpx.codes.NOT_MODIFIED:
@@ -97,6 +101,11 @@ def fetch_http(
             raise FetchError(source.name, reason, retry_after=wait)
         body = read_body(response, source.name, limits, deadline)
     return replace(_compare(response, body, state, now), **hints)
+
+
+def _peer_of(response: httpx.Response) -> object:
+    stream = response.extensions.get("network_stream")
+    return None if stream is None else stream.get_extra_info("server_addr")
 
 
 def _log_response(name: str, response: httpx.Response) -> None:
@@ -252,6 +261,8 @@ def translated_errors(
 ) -> Iterator[None]:
     try:
         yield
+    except Refused as e:
+        raise FetchError(name, f"refused: {e} (from {url})") from e
     except httpx.ConnectTimeout as e:
         reason = f"timed out after {limits.connect_timeout:g}s connecting to {url}"
         raise FetchError(name, reason) from e
@@ -268,6 +279,8 @@ def translated_errors(
 def _describe_connect_error(error: httpx.ConnectError, url: str) -> str:
     cause: BaseException | None = error
     while cause is not None:
+        if isinstance(cause, Refused):
+            return f"refused: {cause} (from {url})"
         if isinstance(cause, ConnectionRefusedError):
             return f"connection refused by {url}"
         cause = cause.__cause__ or cause.__context__

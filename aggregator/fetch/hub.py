@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from aggregator.errors import FetchError
-from aggregator.fetch.deadline import deadline_at
 from aggregator.fetch.http import read_body, request_timeout, translated_errors
 from aggregator.fetch.limits import FetchLimits
+from aggregator.fetch.network import deadline_at
 from aggregator.websub import HubLinks, discover
 
 FORM_TYPE = "application/x-www-form-urlencoded"

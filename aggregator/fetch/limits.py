@@ -22,3 +22,6 @@ class FetchLimits:
     max_redirects: int = 5
     per_host: int = 2
     host_gap: float = 0.0
+    # Hosts and networks ("intranet.example", "10.1.2.0/24") a redirect may lead to
+    # although they are not public (fetch/destinations.py).
+    allow_private: tuple[str, ...] = ()

@@ -1,4 +1,6 @@
-"""EDGE: one deadline over a whole HTTP exchange: connect, TLS, request, headers, body.
+"""EDGE: the network under httpx: one deadline over a whole HTTP exchange (connect, TLS,
+request, headers, body), and no connection to a destination fetch/destinations.py
+refuses.
 
 httpx's timeouts bound each network operation, so a server that drips one header line a
 second never trips them and holds the poll as long as it likes. Here every socket
@@ -23,6 +25,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from aggregator.fetch.destinations import Refused, checked_address
 
 _current = threading.local()
 
@@ -87,7 +91,11 @@ class _BoundedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
+        try:
+            address = checked_address(host, port)
+        except Refused as e:
+            raise httpcore.ConnectError(f"refused: {e}") from e
+        stream = self._inner.connect_tcp(address, port, bounded, local_address, socket_options)
         return _BoundedStream(stream)
 
     def connect_unix_socket(
