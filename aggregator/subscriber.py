@@ -70,8 +70,10 @@ class Subscriber:
         return self.live.current.service.public_url + CALLBACK_PATH + token
 
     def after_poll(self, source: SourceSpec, report: PollReport, now: datetime) -> None:
-        """Called after each poll of a source (errors are logged, never raised)."""
-        if not source.url or not self.live.current.service.websub_subscribe:
+        """Called after each poll of a source (errors are logged, never raised). A poll
+        that failed is not followed by a discovery request: the same server would be
+        asked the same thing again at once (a stalling one, for a second deadline)."""
+        if not source.url or not self.live.current.service.websub_subscribe or report.failed:
             return
         try:
             if report.new or report.updated:

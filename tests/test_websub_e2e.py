@@ -305,3 +305,24 @@ def test_our_feeds_name_the_configured_hub(running: Running) -> None:
     assert f'<link rel="self" href="{running.base}/stories/story.atom"' in atom
     feed = httpx.get(f"{running.base}/stories/story.json").json()
     assert feed["hubs"] == [{"type": "WebSub", "url": running.hub.url}]
+
+
+def test_a_failed_poll_is_not_followed_by_a_discovery_request(store: Store, tmp_path: Path) -> None:
+    """Issue 14, item 3: asking a server that just failed (or stalled) the same thing
+    again at once would double what it costs."""
+    with serve(
+        {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
+    ) as feeds:
+        path = tmp_path / "aggregator.toml"
+        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
+        path.write_text(config, encoding="utf-8")
+        live = LiveSettings(load(path, {}), {})
+        with make_client(FetchLimits()) as client:
+            subscriber = Subscriber(live, store, client, FetchLimits())
+            failed = PollReport(source="wire", error="timed out after 30s fetching the feed")
+            subscriber.after_poll(live.current.sources[0], failed, datetime.now(UTC))
+            assert feeds.requests == []
+            subscriber.after_poll(
+                live.current.sources[0], PollReport(source="wire"), datetime.now(UTC)
+            )
+            assert len(feeds.requests) == 1
