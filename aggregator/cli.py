@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from aggregator import service
+from aggregator import __version__, service
 from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.export import render_story, write_atomically
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         help="config file (default: $AGGREGATOR_CONFIG or config/aggregator.toml)",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     both = _command(commands, "run", _run, "poll every source on schedule and serve the feeds")
     _lease_option(both)
@@ -89,8 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     health.add_argument("--heartbeat", type=Path, help="a worker's --heartbeat file to check")
     health.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS")
-    once = _command(commands, "poll", _poll, "poll sources now and print a summary")
-    once.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    once = _command(
+        commands,
+        "poll",
+        _poll,
+        "poll every source once now, print a summary and exit (to poll on schedule: run)",
+    )
+    once.add_argument("--once", action="store_true", help="the same: one pass, then exit")
     look = _command(
         commands, "preview", _preview, "print the entries a file or URL would give, storing nothing"
     )

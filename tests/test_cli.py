@@ -131,3 +131,10 @@ def test_a_sqlite_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) ->
     done = aggregator("--config", str(config), "poll", "--once")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert f"cannot create the SQLite folder {blocker}/var" in done.stderr
+
+
+def test_version_and_a_poll_without_once() -> None:
+    version = aggregator("--version")
+    assert version.returncode == 0 and version.stdout.strip().startswith("aggregator 0.")
+    helped = aggregator("poll", "--help")
+    assert "Poll every source once now" in helped.stdout and "run" in helped.stdout
