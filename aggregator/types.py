@@ -302,6 +302,8 @@ class SourceRef:
     name: str
     kind: Kind
     url: str | None
+    # For a copy ("also reported by"): where that source published it, its own original.
+    link: str | None = None
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,8 @@ def test_the_same_copy_from_two_feeds_is_one_entry(store: Store, fetchers: Fetch
     assert (report.new, report.duplicates) == (0, 1)
     [entry] = store.story_view(STORY).entries
     assert entry.source.name == "wire-a" and [s.name for s in entry.also_from] == ["wire-b"]
+    # "Also reported by" leads to wire-b's own item, not to its feed.
+    assert [s.link for s in entry.also_from] == ["https://news.example/b9"]
 
 
 def test_a_broken_feed_does_not_stop_a_good_one(store: Store, fetchers: Fetchers) -> None:

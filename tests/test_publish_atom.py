@@ -10,7 +10,16 @@ from aggregator.publish.atom import AGG_NS, render_atom
 from aggregator.publish.ids import entry_iri, feed_iri, source_iri
 from aggregator.types import StoryView
 from tests.feedcheck import ATOM, check_atom
-from tests.test_publish_sample import BASE, BBC, POLLS_TITLE, STORY, at, entry, sample_view
+from tests.test_publish_sample import (
+    BASE,
+    BBC,
+    GUARDIAN_COPY,
+    POLLS_TITLE,
+    STORY,
+    at,
+    entry,
+    sample_view,
+)
 
 AGG = "{" + AGG_NS + "}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,7 +62,7 @@ def test_feedparser_reads_back_ids_titles_and_order() -> None:
     assert first.source.id == source_iri(BBC)
     assert first.source.title == "bbc-live"
     via = [link.href for link in first.links if link.rel == "via"]
-    assert via == ["https://www.theguardian.com/politics/rss"]
+    assert via == [GUARDIAN_COPY]  # the copy itself, not the Guardian's feed XML
     assert parsed.entries[2].published == "2026-11-22T20:00:00Z"
 
 
@@ -70,9 +79,9 @@ def test_extension_elements_carry_time_source_and_also_from() -> None:
     entries = fromstring(render(sample_view())).findall(f"{ATOM}entry")
     assert [e.findtext(f"{AGG}time-source") for e in entries] == ["page", "first-seen", "feed"]
     also = entries[0].findall(f"{AGG}also-from")
-    assert [(a.text, a.get("kind"), a.get("href")) for a in also] == [
-        ("guardian", "feed", "https://www.theguardian.com/politics/rss"),
-        ("local-notes", "article", None),
+    assert [(a.text, a.get("kind"), a.get("href"), a.get("feed")) for a in also] == [
+        ("guardian", "feed", GUARDIAN_COPY, "https://www.theguardian.com/politics/rss"),
+        ("local-notes", "article", None, None),
     ]
 
 

@@ -8,7 +8,15 @@ from aggregator.publish.ids import entry_iri
 from aggregator.publish.jsonfeed import VERSION, entry_json, render_jsonfeed
 from aggregator.types import StoryView
 from tests.feedcheck import check_jsonfeed
-from tests.test_publish_sample import BASE, POLLS_TITLE, RSQ, STORY, at, sample_view
+from tests.test_publish_sample import (
+    BASE,
+    GUARDIAN_COPY,
+    POLLS_TITLE,
+    RSQ,
+    STORY,
+    at,
+    sample_view,
+)
 
 
 def render(view: StoryView) -> bytes:
@@ -67,8 +75,10 @@ def test_extension_object_carries_origin() -> None:
         "name": "bbc-live",
         "kind": "liveblog",
         "url": "https://www.bbc.co.uk/news/live/uk-politics-1",
+        "link": None,
     }
     assert [s["name"] for s in ext["also_from"]] == ["guardian", "local-notes"]
+    assert ext["also_from"][0]["link"] == GUARDIAN_COPY
     assert ext["also_from"][1]["url"] is None
     assert items[1]["_aggregator"]["time_source"] == "first-seen"
     # A local file is not a URL a reader could follow.

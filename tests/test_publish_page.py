@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 from aggregator.publish.page import render_index, render_page
 from aggregator.types import StorySpec, StoryView
-from tests.test_publish_sample import BASE, POLLS_TITLE, STORY, entry, sample_view
+from tests.test_publish_sample import BASE, GUARDIAN_COPY, POLLS_TITLE, STORY, entry, sample_view
 
 ATOM_URL = f"{BASE}/stories/rotherham.atom"
 JSON_URL = f"{BASE}/stories/rotherham.json"
@@ -52,6 +52,8 @@ def test_timeline_shows_times_sources_and_markers() -> None:
     assert POLLS_TITLE in text
     assert "first seen" in text
     assert "Also reported by guardian, local-notes" in text
+    hrefs = [a["href"] for a in outline.all("a")]
+    assert GUARDIAN_COPY in hrefs and "https://www.theguardian.com/politics/rss" not in hrefs
     assert "Jane Smith, bbc-live" in text
     assert str(outline.all("article")[0]["data-id"]).startswith("urn:uuid:")
     assert outline.all("p")[1]["data-events"] == EVENTS_URL

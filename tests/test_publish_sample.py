@@ -7,6 +7,7 @@ offset, and an entry with no URL, author or HTML.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from aggregator.types import FeedEntry, SourceRef, StorySpec, StoryView
@@ -14,6 +15,8 @@ from aggregator.types import FeedEntry, SourceRef, StorySpec, StoryView
 BBC = SourceRef("bbc-live", "liveblog", "https://www.bbc.co.uk/news/live/uk-politics-1")
 GUARDIAN = SourceRef("guardian", "feed", "https://www.theguardian.com/politics/rss")
 NOTES = SourceRef("local-notes", "article", None)
+# The Guardian's own copy of the polls post: what "also reported by" links to.
+GUARDIAN_COPY = "https://www.theguardian.com/politics/live/2026/nov/22/count#block-7"
 COUNCIL = SourceRef("council", "article", "file:///srv/notices/*.html")
 STORY = StorySpec("rotherham", "Rotherham by-election \N{EN DASH} live", ("rotherham",))
 BASE = "http://127.0.0.1:8080"
@@ -62,7 +65,7 @@ def sample_view() -> StoryView:
         updated=at(22, 5),
         time_source="page",
         source=BBC,
-        also_from=(GUARDIAN, NOTES),
+        also_from=(replace(GUARDIAN, link=GUARDIAN_COPY), NOTES),
     )
     statement = entry(
         "council:statement",

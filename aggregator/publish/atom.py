@@ -77,9 +77,9 @@ def _entry(entry: FeedEntry) -> Element:
         _text(node, "content", entry.text).set("type", "text")
     if is_web_url(entry.url):
         _link(node, "alternate", entry.url, "text/html")
-    for other in entry.also_from:
-        if is_web_url(other.url):
-            _link(node, "via", other.url, None).set("title", _clean(other.name))
+    for other in entry.also_from:  # §4.2.7.2: where else this came from, the copy itself
+        if is_web_url(other.link):
+            _link(node, "via", other.link, "text/html").set("title", _clean(other.name))
     node.append(_source(entry.source))
     _text(node, "agg:time-source", entry.time_source)
     for other in entry.also_from:
@@ -101,8 +101,8 @@ def _source(source: SourceRef) -> Element:
     node = Element("source")
     _text(node, "id", source_iri(source))
     _text(node, "title", source.name)
-    if is_web_url(source.url):
-        _link(node, "alternate", source.url, None)
+    if is_web_url(source.url):  # the feed itself; its home page is not known to us
+        _link(node, "self", source.url, None)
     return node
 
 
@@ -110,8 +110,10 @@ def _also_from(parent: Element, source: SourceRef) -> None:
     # A structured extension element (RFC 4287 §6.4.2): attributes plus a text name.
     node = _text(parent, "agg:also-from", source.name)
     node.set("kind", source.kind)
+    if is_web_url(source.link):
+        node.set("href", _clean(source.link or ""))
     if is_web_url(source.url):
-        node.set("href", _clean(source.url))
+        node.set("feed", _clean(source.url or ""))
 
 
 def _text(parent: Element, tag: str, value: str) -> Element:

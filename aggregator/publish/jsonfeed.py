@@ -84,9 +84,11 @@ def entry_json(entry: FeedEntry) -> dict[str, Any]:
 
 
 def source_json(source: SourceRef) -> dict[str, Any]:
-    """A source as the extension object names it; `url` is null for local files."""
+    """A source as the extension object names it: `url` is its feed (null for local
+    files); for a copy, `link` is where that source published it (null if unknown)."""
     return {
         "name": source.name,
         "kind": source.kind,
         "url": source.url if is_web_url(source.url) else None,
+        "link": source.link if is_web_url(source.link) else None,
     }

@@ -157,6 +157,8 @@ def _byline(entry: FeedEntry) -> str:
 
 
 def _source_name(source: SourceRef) -> str:
-    if is_web_url(source.url):
-        return f'<a href="{escape(source.url)}">{escape(source.name)}</a>'
+    """A copy's source, linked to that copy's own original where it gave one (never to
+    a feed's XML)."""
+    if is_web_url(source.link):
+        return f'<a href="{escape(source.link or "")}">{escape(source.name)}</a>'
     return escape(source.name)

@@ -6,7 +6,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,10 @@ class SourceHealth:
     schedule_reason: str | None = None
     stopped_reason: str | None = None
     moved_to: str | None = None
+
+
+# Another source's copy of an entry: its name and the link it gave (its own original).
+Copy = tuple[str, str | None]
 
 
 class StoreReads:
@@ -219,19 +223,21 @@ class StoreReads:
         rows = c.execute(select(sources.c.name, sources.c.kind, sources.c.location)).all()
         return {r.name: _source_ref(r.name, r.kind, r.location) for r in rows}
 
-    def _also_from(self, c: Connection, entry_ids: list[int]) -> dict[int, list[str]]:
+    def _also_from(self, c: Connection, entry_ids: list[int]) -> dict[int, list[Copy]]:
+        """The other sources of each entry, in the order they joined, each with the link
+        of its first copy (its own original)."""
         if not entry_ids:
             return {}
         query = (
-            select(entry_items.c.entry_id, entry_items.c.source)
+            select(entry_items.c.entry_id, entry_items.c.source, entry_items.c.url)
             .join(entries, entries.c.id == entry_items.c.entry_id)
             .where(entry_items.c.entry_id.in_(entry_ids), entry_items.c.source != entries.c.source)
             .order_by(entry_items.c.id)
         )
-        found: dict[int, list[str]] = defaultdict(list)
-        for entry_id, source in c.execute(query).all():
-            if source not in found[entry_id]:
-                found[entry_id].append(source)
+        found: dict[int, list[Copy]] = defaultdict(list)
+        for entry_id, source, url in c.execute(query).all():
+            if all(source != name for name, _ in found[entry_id]):
+                found[entry_id].append((source, url))
         return found
 
 
@@ -260,7 +266,7 @@ def _kind(value: str) -> Kind:
 def _feed_entry(
     row: Row[Any],
     refs: dict[str, SourceRef],
-    also: dict[int, list[str]],
+    also: dict[int, list[Copy]],
 ) -> FeedEntry:
     entry_id = int(row.id)
     source = refs.get(row.source) or SourceRef(row.source, "feed", None)
@@ -278,6 +284,9 @@ def _feed_entry(
         time_source=row.time_source,
         position=row.position,
         source=source,
-        also_from=tuple(refs.get(n) or SourceRef(n, "feed", None) for n in also.get(entry_id, [])),
+        also_from=tuple(
+            replace(refs.get(name) or SourceRef(name, "feed", None), link=link)
+            for name, link in also.get(entry_id, [])
+        ),
         deleted_at=row.deleted_at,
     )
