@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -319,7 +320,10 @@ def _check_config(args: argparse.Namespace) -> int:
             print(
                 f"    - {source.name} [{source.kind}] every {source.interval:g}s: {source.location}"
             )
-    return 0
+    missing = [s for s in settings.sources if s.path and not glob.glob(s.path)]
+    for source in missing:
+        print(f"error: {source.name}: no file matches {source.path}", file=sys.stderr)
+    return 2 if missing else 0
 
 
 def _explain(args: argparse.Namespace) -> int:

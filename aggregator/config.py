@@ -260,7 +260,9 @@ def _sources(
 ) -> tuple[SourceSpec, ...]:
     sources: list[SourceSpec] = []
     for i, table in enumerate(tables):
-        where = f"[[sources]] #{i + 1}"
+        given = table.get("name")
+        named = f" ({given})" if isinstance(given, str) and given else ""
+        where = f"[[sources]] #{i + 1}{named}"
         check.only_keys(table, _SOURCE_KEYS, where)
         name = check.text(table, "name", where, None)
         where = f"[[sources]] #{i + 1} ({name})"

@@ -128,6 +128,8 @@ def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert "[service].port" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "page.txt").write_text("A page\n", encoding="utf-8")
     ok = subprocess.run(
         [
             sys.executable,
@@ -142,6 +144,24 @@ def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None
         cwd=ROOT,
     )
     assert ok.returncode == 0 and "source" not in ok.stderr and "a [liveblog]" in ok.stdout
+
+
+def test_check_config_fails_on_a_path_that_matches_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(path), "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert f"error: a: no file matches {tmp_path / 'live' / '*.txt'}" in result.stderr
+
+
+def test_an_unknown_key_names_its_source(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('interval = "2m"', 'intervall = "2m"'))
+    with pytest.raises(ConfigError, match=r"\[\[sources\]\] #1 \(a\)"):
+        load(path, {})
 
 
 def test_the_docker_config_serves_the_same_sources_on_all_addresses() -> None:
