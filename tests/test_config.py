@@ -118,42 +118,27 @@ def test_live_settings_reload_only_when_the_file_changes(tmp_path: Path) -> None
     assert live.current.sources[0].interval == 180
 
 
-def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("port = 9000", "port = 70000"))
-    result = subprocess.run(
+def check_config(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "aggregator", "--config", str(path), "check-config"],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+
+
+def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None:
+    result = check_config(write(tmp_path, GOOD.replace("port = 9000", "port = 70000")))
     assert result.returncode == 2
     assert "[service].port" in result.stderr and "Traceback" not in result.stderr
     (tmp_path / "live").mkdir()
     (tmp_path / "live" / "page.txt").write_text("A page\n", encoding="utf-8")
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aggregator",
-            "--config",
-            str(write(tmp_path, GOOD)),
-            "check-config",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    ok = check_config(write(tmp_path, GOOD))
     assert ok.returncode == 0 and "source" not in ok.stderr and "a [liveblog]" in ok.stdout
 
 
 def test_check_config_fails_on_a_path_that_matches_nothing(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD)
-    result = subprocess.run(
-        [sys.executable, "-m", "aggregator", "--config", str(path), "check-config"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = check_config(write(tmp_path, GOOD))
     assert result.returncode == 2
     assert f"error: a: no file matches {tmp_path / 'live' / '*.txt'}" in result.stderr
 

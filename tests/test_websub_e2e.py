@@ -279,16 +279,19 @@ def test_the_worker_subscribes_when_a_polled_feed_advertises_a_hub(running: Runn
         worker.shutdown()
 
 
+def live_settings(folder: Path, feed_url: str) -> LiveSettings:
+    path = folder / "aggregator.toml"
+    path.write_text(CONFIG.format(port=8080, extra="", feed_url=feed_url), encoding="utf-8")
+    return LiveSettings(load(path, {}), {})
+
+
 def test_discovery_keeps_the_hosts_limits(store: Store, tmp_path: Path) -> None:
     """A hub discovery request is a request to the feed's host like any poll: while the
     host's Retry-After holds, nothing is sent."""
     with serve(
         {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
     ) as feeds:
-        path = tmp_path / "aggregator.toml"
-        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
-        path.write_text(config, encoding="utf-8")
-        live = LiveSettings(load(path, {}), {})
+        live = live_settings(tmp_path, feeds.url("/wire.atom"))
         now = datetime.now(UTC)
         limits = FetchLimits()
         with make_client(limits) as client:
@@ -313,10 +316,7 @@ def test_a_failed_poll_is_not_followed_by_a_discovery_request(store: Store, tmp_
     with serve(
         {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
     ) as feeds:
-        path = tmp_path / "aggregator.toml"
-        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
-        path.write_text(config, encoding="utf-8")
-        live = LiveSettings(load(path, {}), {})
+        live = live_settings(tmp_path, feeds.url("/wire.atom"))
         with make_client(FetchLimits()) as client:
             subscriber = Subscriber(live, store, client, FetchLimits())
             failed = PollReport(source="wire", error="timed out after 30s fetching the feed")
