@@ -232,12 +232,17 @@ def _poll(args: argparse.Namespace) -> int:
 
 
 def _summary(reports: list[PollReport]) -> Table:
+    """One row a source; a `filtered` column when a story's keywords left items out."""
     table = Table(title="poll summary")
-    for column in ("source", "new", "updated", "duplicates", "deleted", "unchanged", "error"):
+    columns = ["new", "updated", "duplicates", "deleted", "unchanged"]
+    filtering = any(r.filtered for r in reports)
+    columns += ["filtered"] if filtering else []
+    for column in ("source", *columns, "error"):
         table.add_column(column, justify="left" if column in ("source", "error") else "right")
     for r in reports:
         error = f"[red]{escape(r.error)}[/]" if r.error else ""
-        counts = (r.new, r.updated, r.duplicates, r.deleted, r.unchanged)
+        counts = [r.new, r.updated, r.duplicates, r.deleted, r.unchanged]
+        counts += [r.filtered] if filtering else []
         table.add_row(r.source, *map(str, counts), error)
     return table
 

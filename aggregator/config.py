@@ -35,7 +35,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
-_STORY_KEYS = {"id", "title", "keywords"}
+_STORY_KEYS = {"id", "title", "keywords", "exclude"}
 _SOURCE_KEYS = {
     "name",
     "story",
@@ -222,6 +222,13 @@ def _parsing(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str,
     return {"parse_timeout": timeout, "parse_processes": processes}
 
 
+def _words(check: _Checker, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    words = table.get(key, [])
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        raise check.fail(f"{where}.{key}", "must be a list of non-empty strings")
+    return tuple(words)
+
+
 def _timezone(check: _Checker, table: Mapping[str, Any], where: str, default: str) -> str:
     name = check.text(table, "timezone", where, default)
     try:
@@ -241,11 +248,9 @@ def _stories(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[StorySpe
             raise check.fail(f"{where}.id", "must be lowercase letters, digits, '-' or '_'")
         if any(s.id == story_id for s in stories):
             raise check.fail(f"{where}.id", f"duplicate story id {story_id!r}")
-        keywords = table.get("keywords", [])
-        if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
-            raise check.fail(f"{where}.keywords", "must be a list of non-empty strings")
+        keywords, exclude = (_words(check, table, key, where) for key in ("keywords", "exclude"))
         title = check.text(table, "title", where, story_id)
-        stories.append(StorySpec(id=story_id, title=title, keywords=tuple(keywords)))
+        stories.append(StorySpec(story_id, title, keywords=keywords, exclude=exclude))
     if not stories:
         raise check.fail("[[stories]]", "at least one story is required")
     return tuple(stories)

@@ -108,11 +108,14 @@ def content_hash(post: Post) -> str:
 
 
 def matches_keywords(post: Post, story: StorySpec) -> bool:
-    """True when the story has no keywords or the post's title or text mentions one."""
-    if not story.keywords:
+    """True when the post's title or text mentions one of the story's keywords (or the
+    story has none) and none of its exclusions."""
+    if not story.keywords and not story.exclude:
         return True
     haystack = normalize_text(f"{post.title}\n{post.text}")
-    return any(normalize_text(k) in haystack for k in story.keywords)
+    if any(normalize_text(word) in haystack for word in story.exclude):
+        return False
+    return not story.keywords or any(normalize_text(k) in haystack for k in story.keywords)
 
 
 def _without_controls(post: Post) -> Post:

@@ -3,7 +3,8 @@
     store.source_status   EDGE  what we knew: validators, file stamps
     | fetch               EDGE  conditional GET / stat, then read only changed files
     | parse               PURE  bytes -> Posts, by the source kind's parser (*)
-    | keep                PURE  keyword filter, for kinds that carry everything
+    | keep                PURE  keyword and exclusion filter, for kinds that carry
+                                everything (the report counts what it left out)
     | normalize           PURE  Post -> Entry: stable key, content hash, fingerprint
     | sign                PURE  MinHash signature of the word shingles + its LSH band keys (*)
     | store.known_for     EDGE  the stored items and fingerprints the batch could match,
@@ -85,7 +86,8 @@ def poll(
                 store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
             )
         parsed = _parse_all(source, fetched, parsing)
-        entries = _entries(source, story, parsed.posts, now, parsing)
+        kept = _keep(source, story, parsed.posts)
+        entries = _entries(source, kept, now, parsing)
         pages = _pages_read_whole(source, parsed.posts)
         with store.deciding(story.id):
             decisions, deletions = _decide(source, entries, pages, store, now)
@@ -93,6 +95,7 @@ def poll(
             plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
             state, problems = parsed.state, parsed.problems
             report = store.apply(source, decisions, state, now, deletions, schedule=plan)
+        report = replace(report, filtered=len(parsed.posts) - len(kept))
         return _problems(report, fetched.problems + problems)
     except HostHeld as e:
         return _held(source, store, e)
@@ -138,11 +141,13 @@ def ingest_pushed(
     try:
         status = store.source_status(source.name)
         parsed = _parse_all(source, Fetched((document,), status.state), parsing)
-        entries = _entries(source, story, parsed.posts, now, parsing)
+        kept = _keep(source, story, parsed.posts)
+        entries = _entries(source, kept, now, parsing)
         pages = _pages_read_whole(source, parsed.posts)
         with store.deciding(story.id):
             decisions, deletions = _decide(source, entries, pages, store, now)
             report = store.apply_pushed(source, decisions, deletions, now)
+        report = replace(report, filtered=len(parsed.posts) - len(kept))
         return _problems(report, parsed.problems)
     except AggregatorError as e:
         reason = e.reason if isinstance(e, SourceError) else str(e)
@@ -199,12 +204,9 @@ def _report_move(source: SourceSpec, status: SourceStatus, fetched: Fetched) -> 
         log.warning("source moved permanently, update your config", extra=fields)
 
 
-def _entries(
-    source: SourceSpec, story: StorySpec, posts: list[Post], now: datetime, parsing: Parsing
-) -> list[Entry]:
-    """keep | normalize | sign"""
-    entries = normalize(_keep(source, story, posts), source=source.name, now=now)
-    return parsing.sign(source, entries)
+def _entries(source: SourceSpec, posts: list[Post], now: datetime, parsing: Parsing) -> list[Entry]:
+    """normalize | sign"""
+    return parsing.sign(source, normalize(posts, source=source.name, now=now))
 
 
 def _decide(

@@ -33,6 +33,8 @@ class StorySpec:
     id: str
     title: str
     keywords: tuple[str, ...] = ()
+    # A feed's item that mentions one of these is left out, even if it mentions a keyword.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,8 @@ class PollReport:
     deleted: int = 0
     not_modified: bool = False
     error: str | None = None
+    # A feed's items left out by the story's keywords and exclusions.
+    filtered: int = 0
 
     @property
     def failed(self) -> bool:

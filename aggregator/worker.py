@@ -263,6 +263,7 @@ def _log_report(report: PollReport) -> None:
         "duplicates": report.duplicates,
         "deleted": report.deleted,
         "unchanged": report.unchanged,
+        "filtered": report.filtered,
     }
     if report.error:
         log.warning("poll failed", extra={**fields, "error": report.error})

@@ -138,3 +138,27 @@ def test_version_and_a_poll_without_once() -> None:
     assert version.returncode == 0 and version.stdout.strip().startswith("aggregator 0.")
     helped = aggregator("poll", "--help")
     assert "Poll every source once now" in helped.stdout and "run" in helped.stdout
+
+
+def test_poll_reports_what_the_keywords_left_out(tmp_path: Path) -> None:
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title><description>{title}.</description></item>"
+        for n, title in enumerate(["Rotherham council meets", "Weather for the north"])
+    )
+    (tmp_path / "wire.xml").write_text(
+        f'<rss version="2.0"><channel><title>W</title>{items}</channel></rss>', encoding="utf-8"
+    )
+    config = tmp_path / "aggregator.toml"
+    config.write_text(
+        f'[service]\ndatabase_url = "sqlite:///{tmp_path / "agg.sqlite"}"\n'
+        '[[stories]]\nid = "s"\ntitle = "S"\nkeywords = ["Rotherham"]\n'
+        '[[sources]]\nname = "wire"\nkind = "feed"\npath = "wire.xml"\n',
+        encoding="utf-8",
+    )
+    done = aggregator("--config", str(config), "poll")
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stderr.splitlines() if "source" in line and "┃" in line)
+    row = next(line for line in done.stderr.splitlines() if "wire" in line and "│" in line)
+    cells = [c.strip() for c in row.split("│")]
+    names = [c.strip() for c in header.split("┃")]
+    assert cells[names.index("new")] == "1" and cells[names.index("filtered")] == "1"

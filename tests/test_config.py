@@ -193,6 +193,16 @@ def test_parse_limits_are_checked(tmp_path: Path, line: str, key: str) -> None:
         load(path, {})
 
 
+def test_a_story_takes_exclusions(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'title = "S"', 'title = "S"\nkeywords = ["council"]\nexclude = ["football"]'
+    )
+    [story] = load(write(tmp_path, text), {}).stories
+    assert (story.keywords, story.exclude) == (("council",), ("football",))
+    with pytest.raises(ConfigError, match=r"\[\[stories\]\] #1\.exclude"):
+        load(write(tmp_path, GOOD.replace('title = "S"', 'title = "S"\nexclude = "football"')), {})
+
+
 def test_parse_limits_have_defaults_and_can_be_set(tmp_path: Path) -> None:
     service = load(write(tmp_path, GOOD), {}).service
     assert (service.parse_timeout, service.parse_processes) == (20.0, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,7 +72,7 @@ def test_keywords_dates_and_a_free_304(store: Store, fetchers: Fetchers) -> None
         first = poll(spec, STORY, store=store, fetchers=fetchers, now=T0)
         second = poll(spec, STORY, store=store, fetchers=fetchers, now=T0 + timedelta(minutes=1))
         assert server.requests[-1].headers.get("if-none-match") == '"v1"'
-    assert (first.new, first.error) == (2, None)
+    assert (first.new, first.filtered, first.error) == (2, 1, None)
     assert (second.new, second.unchanged, second.error) == (0, 0, None)
     view = store.story_view(STORY)
     assert [e.title for e in view.entries] == [
@@ -81,6 +82,16 @@ def test_keywords_dates_and_a_free_304(store: Store, fetchers: Fetchers) -> None
     top = view.entries[0]
     assert top.published == datetime(2015, 2, 3, 10, 15, tzinfo=UTC) and top.time_source == "feed"
     assert top.url == "https://news.example/a1" and top.source.url == spec.url
+
+
+def test_an_exclusion_wins_over_a_keyword(store: Store, fetchers: Fetchers) -> None:
+    story = replace(STORY, exclude=("council leader",))
+    with serve({"/rss": Route(body=rss(*ITEMS))}) as server:
+        spec = feed_source(server.url("/rss"))
+        store.sync_sources([spec])
+        report = poll(spec, story, store=store, fetchers=fetchers, now=T0)
+    assert (report.new, report.filtered) == (1, 2)
+    assert [e.title for e in store.story_view(story).entries] == ["Ofsted: Councils too slow"]
 
 
 def test_the_same_copy_from_two_feeds_is_one_entry(store: Store, fetchers: Fetchers) -> None:
