@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aggregator.parse.entities import unescape
+from aggregator.parse.html import replace_tags
 from aggregator.types import Entry, Post, StorySpec
 
 # Fewer words than this is too little text to call two items the same copy.
@@ -44,7 +45,6 @@ _CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n
 # A post's own time is believed between these bounds; outside, it was first seen now.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _AHEAD = timedelta(days=1)
-_TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
@@ -80,17 +80,9 @@ def entry_key(source: str, item_key: str) -> str:
 def normalize_text(text: str) -> str:
     """Text folded so that the same copy compares equal: no tags, entities, curly quotes,
     case or whitespace differences."""
-    text = unescape(_without_tags(text))
+    text = unescape(replace_tags(text))
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     return _SPACE.sub(" ", text).strip()
-
-
-def _without_tags(text: str) -> str:
-    """Each tag replaced by a space. Past the last ">" no tag can end, and every "<"
-    there would make the regex scan to the end in vain (quadratic on a run of "<"), so
-    it never sees that tail; before it, every scan ends in a match."""
-    end = text.rfind(">") + 1
-    return _TAG.sub(" ", text[:end]) + text[end:]
 
 
 def fingerprint(title: str, text: str) -> str | None:

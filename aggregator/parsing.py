@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Protocol
@@ -86,21 +86,17 @@ class Inline:
 INLINE = Inline()
 
 
-# What travels to a child and back. A job names its function; a reply is ("ok", value),
-# ("parse-error", reason) or ("crash", traceback text).
-_Job = tuple[str, tuple[object, ...]]
+# What travels to a child and back. A job is one of the functions above (pickled by its
+# name) with its arguments; a reply is ("ok", value), ("parse-error", reason) or
+# ("crash", traceback text).
+_Job = tuple[Callable[..., object], tuple[object, ...]]
 _Reply = tuple[str, object]
 
 
 def _run_job(job: _Job) -> _Reply:
-    name, args = job
+    function, args = job
     try:
-        if name == "parse":
-            kind, document, context = args
-            return "ok", parse_document(kind, document, context)  # type: ignore[arg-type]
-        if name == "sign":
-            return "ok", sign_entries(args[0])  # type: ignore[arg-type]
-        return "crash", f"unknown job {name!r}"
+        return "ok", function(*args)
     except ParseError as e:
         return "parse-error", e.reason
     except Exception:
@@ -180,14 +176,14 @@ class ParsePool:
         self._closed = False
 
     def parse(self, source: SourceSpec, document: Document) -> ParsedDocument:
-        value = self._run(source, ("parse", (source.kind, document, context_of(source))))
+        value = self._run(source, (parse_document, (source.kind, document, context_of(source))))
         assert isinstance(value, ParsedDocument)
         return value
 
     def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
         if not entries:
             return []
-        value = self._run(source, ("sign", (list(entries),)))
+        value = self._run(source, (sign_entries, (list(entries),)))
         assert isinstance(value, list)
         return value
 
@@ -229,10 +225,10 @@ class ParsePool:
         try:
             child.writing.send(job)
             if not child.reading.poll(self.deadline):
-                what = "parse" if job[0] == "parse" else "signing"
+                what = "parse" if job[0] is parse_document else "signing"
                 log.warning(
                     "parse abandoned: deadline passed",
-                    extra={"source": source.name, "deadline": self.deadline, "job": job[0]},
+                    extra={"source": source.name, "deadline": self.deadline, "job": what},
                 )
                 raise ParseTimeout(
                     source.name, f"{what} took longer than {self.deadline:g} s; skipped"

@@ -120,9 +120,9 @@ def read_blocks(doc: Document) -> tuple[list[Block], Format]:
 
 
 def _starts_as_html(text: str) -> bool:
-    r"""An HTML opening tag after leading whitespace and comments. The comments are
-    skipped one at a time, each to its first "-->": as one regex,
-    `\s*(?:<!--.*?-->\s*)*<html...`, a lazy `.*?` inside the `*` could also end at any
+    """An HTML opening tag after leading whitespace and comments. The comments are
+    skipped one at a time, each to its first "-->". Written as one regex (a repeated
+    group of comments, each a lazy match up to "-->"), a comment could also end at any
     later "-->", and a failing match tried every way of grouping the comments
     (exponential in their number)."""
     position = _skip_space(text, 0)

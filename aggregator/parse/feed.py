@@ -63,9 +63,6 @@ def read_fast(doc: Document) -> list[FeedItem] | None:
     except Declined as e:
         log.debug("feedparser reads the feed", extra={"location": doc.location, "why": e.reason})
         return None
-    except ValueError as e:  # feedparser's markup resolver: int() of a huge reference
-        log.debug("feedparser reads the feed", extra={"location": doc.location, "why": str(e)})
-        return None
     log.debug("lxml reads the feed", extra={"location": doc.location, "items": len(items)})
     return items
 

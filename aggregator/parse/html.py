@@ -175,3 +175,14 @@ def read_whole(parser: HTMLParser, html: str) -> None:
     if unfinished.startswith("<") and unfinished not in ("<", "</"):
         parser.rawdata = ""
     parser.close()
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def replace_tags(text: str) -> str:
+    """Each tag replaced by a space. Past the last ">" no tag can end, and every "<"
+    there would make the regex scan to the end in vain (quadratic on a run of "<"), so
+    it never sees that tail; before it, every scan ends in a match."""
+    end = text.rfind(">") + 1
+    return _TAG.sub(" ", text[:end]) + text[end:]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from aggregator.parse.decode import decode_body
 from aggregator.parse.entities import unescape
+from aggregator.parse.html import replace_tags
 from aggregator.types import Document, PageSignals
 
 Signals = Callable[[Document], PageSignals]
@@ -47,7 +48,6 @@ _CLOSING_LINE = re.compile(
 _SCRIPT_OR_STYLE_START = re.compile(r"<(?:(script)|style)\b", re.IGNORECASE)
 _SCRIPT_END = re.compile(r"</script\s*>", re.IGNORECASE)
 _STYLE_END = re.compile(r"</style\s*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
@@ -89,7 +89,7 @@ def _coverage_ended(text: str, fetched_at: datetime) -> bool:
 
 
 def _says_closed(text: str) -> bool:
-    words = _without_tags(_without_scripts(text))
+    words = replace_tags(_without_scripts(text))
     plain = _SPACE.sub(" ", unescape(words)).replace("\u2019", "'")
     return bool(_CLOSING_LINE.search(plain))
 
@@ -115,14 +115,6 @@ def _without_scripts(text: str) -> str:
         kept = position = end.end()
     parts.append(text[kept:])
     return "".join(parts)
-
-
-def _without_tags(text: str) -> str:
-    """Each tag replaced by a space. Past the last ">" no tag can end, and every "<"
-    there would make the regex scan to the end in vain (quadratic), so it never sees
-    that tail; before it, every scan ends at the next ">"."""
-    end = text.rfind(">") + 1
-    return _TAG.sub(" ", text[:end]) + text[end:]
 
 
 def _iso_time(value: str) -> datetime | None:
