@@ -7,8 +7,9 @@
    whose text closely matches a post of this source that vanished from this fetch: the
    same post with a corrected title or opening, so edited, keeping its identity.
 4. A near duplicate of another source's copy: a candidate nominated by the LSH band keys
-   the store found, verified on the real texts by `similarity.judge` (length- and
-   time-aware). It joins the best-scoring entry, as in step 2.
+   the store found, verified on the real texts by `similarity.judge` (length-, time- and
+   fact-aware; a first-seen time counts only as an upper bound, `similarity.time_gap`).
+   It joins the best-scoring entry, as in step 2.
 5. Otherwise new.
 Steps 2 and 4 never join an entry that a reader split this source out of (`Known.apart`),
 and step 4 never joins a cluster that already holds this source: one publisher's two
@@ -27,7 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from aggregator.normalize import normalize_text
-from aggregator.similarity import MAX_CANDIDATES, candidates_by_bands, judge
+from aggregator.similarity import MAX_CANDIDATES, candidates_by_bands, judge, time_gap
 from aggregator.types import Decision, Deletion, Entry, Known, KnownCopy, KnownItem
 
 # Word-trigram Jaccard similarity above which a re-keyed post is the same post edited.
@@ -93,7 +94,7 @@ def _near(entry: Entry, known: Known) -> Decision | None:
         copy = known.copies.get(copy_id)
         if copy is None or not _may_join(entry, copy, known):
             continue
-        gap = entry.published - copy.published
+        gap = time_gap(entry.published, entry.time_source, copy.published, copy.time_source)
         verdict = judge((entry.title, entry.text), (copy.title, copy.text), gap)
         if verdict is not None and (best is None or verdict.score > best[1]):
             best = (copy, verdict.score, verdict.reason)

@@ -80,9 +80,12 @@ def entry_key(source: str, item_key: str) -> str:
 def normalize_text(text: str) -> str:
     """Text folded so that the same copy compares equal: no tags, entities, curly quotes,
     case or whitespace differences."""
-    text = unescape(replace_tags(text))
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", plain_text(text).casefold()).strip()
+
+
+def plain_text(text: str) -> str:
+    """The text a reader sees, case kept: no tags or entities, quotes and dashes folded."""
+    return unicodedata.normalize("NFKC", unescape(replace_tags(text))).translate(_QUOTES)
 
 
 def fingerprint(title: str, text: str) -> str | None:

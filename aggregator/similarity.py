@@ -9,8 +9,9 @@ shingle sets of the two texts.
 
     sign(entry)          Entry -> Entry with `signature` and `bands` filled in
     compare(a, b)        real Jaccard and containment of two copies' shingle sets
-    judge(...)           length-, time- and figure-aware verdict -> Verdict or None
-    band_day(published)  the day of the index a copy's band keys are kept under
+    judge(...)           length-, time- and fact-aware verdict -> Verdict or None
+    time_gap(...)        how close in time two copies can be, given where each time came from
+    band_days(...)       the days of the index a copy's band keys are kept under
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from datasketch import MinHash
 
+from aggregator.facts import read_facts, swapped
 from aggregator.normalize import normalize_text
-from aggregator.types import Entry
+from aggregator.types import Entry, TimeSource
 
 # 128 permutations in 42 bands of 3 rows: a pair with Jaccard J becomes a candidate with
 # probability 1 - (1 - J^3)^42, i.e. 0.94 at J=0.4, 0.996 at J=0.5, but 0.04 at J=0.1.
@@ -55,15 +57,22 @@ CONTAINMENT_FLOOR = 0.3
 CLOSE_IN_TIME = timedelta(hours=6)
 FAR_PENALTY = 0.2
 MAX_GAP = timedelta(hours=24)
-# Two copies of one update agree on their figures, bar a corrected one; a status update
-# re-issued from a template ("the gauge was 4.2 metres at 1pm, up 10cm") changes several.
-MAX_CHANGED_FIGURES = 1
+# A first-seen time only bounds the real one from above: a page with no times, saved
+# later, may carry an update published up to this long before it was read.
+FIRST_SEEN_REACH = timedelta(days=3)
+# Two copies of one update agree on their facts (figures, clock times, names), bar a
+# corrected one; an announcement re-issued from a template ("the gauge was 4.2 metres at
+# 1pm, up 10cm"; "Jane Hale will give evidence at 2.30pm") changes several. Even one
+# changed fact is a correction only when the rest of the body is the same text.
+MAX_CHANGED_FACTS = 1
 # Stored copies verified per entry, most shared bands first: bounds the work that a band
 # shared by a story's boilerplate could cause.
 MAX_CANDIDATES = 50
 # The band index is kept per UTC day of publication: copies more than MAX_GAP apart are
 # never one update, so an entry looks only in the days within MAX_GAP of its own, and a
-# poll writes into its own day's part of the index, whatever the store's size.
+# poll writes into its own day's part of the index, whatever the store's size. A
+# first-seen copy is kept under each day of its reach, so a dated copy finds it from its
+# own days.
 BAND_DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -143,9 +152,32 @@ def band_day(published: datetime) -> int:
     return (published - _EPOCH) // BAND_DAY
 
 
-def band_days_near(published: datetime) -> range:
-    """The days of the index that hold every copy within MAX_GAP of `published`."""
-    return range(band_day(published - MAX_GAP), band_day(published + MAX_GAP) + 1)
+def band_days(published: datetime, source: TimeSource = "feed") -> range:
+    """The days a copy's band keys are kept under: every day it may have been published
+    (a first-seen copy's reach back), so a copy dated on any of them finds it."""
+    earliest, latest = _span(published, source)
+    return range(band_day(earliest), band_day(latest) + 1)
+
+
+def band_days_near(published: datetime, source: TimeSource = "feed") -> range:
+    """The days of the index that hold every copy the judge could find within MAX_GAP
+    of a copy published at `published`, a time taken from `source`."""
+    earliest, latest = _span(published, source)
+    return range(band_day(earliest - MAX_GAP), band_day(latest + MAX_GAP) + 1)
+
+
+def time_gap(a: datetime, a_source: TimeSource, b: datetime, b_source: TimeSource) -> timedelta:
+    """The least time there can be between two copies' publication. A page's or a
+    feed's time is exact; a first-seen time says only that the copy was out by then."""
+    a_first, a_last = _span(a, a_source)
+    b_first, b_last = _span(b, b_source)
+    return max(b_first - a_last, a_first - b_last, timedelta(0))
+
+
+def _span(published: datetime, source: TimeSource) -> tuple[datetime, datetime]:
+    if source == "first-seen":
+        return published - FIRST_SEEN_REACH, published
+    return published, published
 
 
 def estimate(a: bytes, b: bytes) -> float:
@@ -165,16 +197,21 @@ def compare(a: frozenset[str], b: frozenset[str]) -> Similarity:
 def judge(a: tuple[str, str], b: tuple[str, str], gap: timedelta) -> Verdict | None:
     """Are copies `a` and `b` (title, text), published `gap` apart, one update?"""
     gap = abs(gap)
-    if gap > MAX_GAP or min(len(body_words(a[1])), len(body_words(b[1]))) < MIN_BODY_WORDS:
+    a_words, b_words = body_words(a[1]), body_words(b[1])
+    if gap > MAX_GAP or min(len(a_words), len(b_words)) < MIN_BODY_WORDS:
         return None
-    changed = _changed_figures(a[1], b[1])
-    if changed > MAX_CHANGED_FIGURES:
+    left = _shingles_of(body_words(a[0]), a_words)
+    right = _shingles_of(body_words(b[0]), b_words)
+    verdict = _on_words(left, right, far=gap > CLOSE_IN_TIME)
+    if verdict is None or _swaps_facts(a[1], b[1]):
         return None
-    left, right = shingles(*a), shingles(*b)
+    return verdict
+
+
+def _on_words(left: frozenset[str], right: frozenset[str], *, far: bool) -> Verdict | None:
     sim = compare(left, right)
-    far = FAR_PENALTY if gap > CLOSE_IN_TIME else 0.0
     short = min(len(left), len(right)) < SHORT_SHINGLES
-    needed = (SHORT_JACCARD if short else JACCARD) + far
+    needed = (SHORT_JACCARD if short else JACCARD) + (FAR_PENALTY if far else 0.0)
     if sim.jaccard >= needed:
         return Verdict(sim.jaccard, f"word-trigram Jaccard {sim.jaccard:.2f} >= {needed:.2f}")
     trimmed = sim.containment >= CONTAINMENT and sim.jaccard >= CONTAINMENT_FLOOR
@@ -184,12 +221,15 @@ def judge(a: tuple[str, str], b: tuple[str, str], gap: timedelta) -> Verdict | N
     return None
 
 
-def _changed_figures(a: str, b: str) -> int:
-    """How many figures each copy has that the other lacks (the smaller count): a trimmed
-    copy lacks figures on one side only, a new status update on both."""
-    left = {w for w in body_words(a) if any(ch.isdigit() for ch in w)}
-    right = {w for w in body_words(b) if any(ch.isdigit() for ch in w)}
-    return min(len(left - right), len(right - left))
+def _swaps_facts(a: str, b: str) -> bool:
+    """Whether the bodies state other facts: two swapped, or one in a text that is not
+    otherwise the same (a correction changes a fact and nothing around it)."""
+    left, right = read_facts(a), read_facts(b)
+    changed = swapped(left, right)
+    if changed != 1:
+        return changed > MAX_CHANGED_FACTS
+    frames = compare(_shingles_of(list(left.frame)), _shingles_of(list(right.frame)))
+    return frames.containment < CONTAINMENT
 
 
 def candidates_by_bands(

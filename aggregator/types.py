@@ -234,6 +234,8 @@ class KnownCopy:
     published: datetime
     # Every source already in the copy's cluster.
     cluster_sources: frozenset[str] = frozenset()
+    # Where `published` came from: a first-seen time only bounds the real one from above.
+    time_source: TimeSource = "feed"
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,17 @@
 and the split that undoes a wrong merge. Functions here run inside the caller's
 connection, so a poll's copies commit with its entries.
 
-An entry row shows its cluster: the earliest `published` of its copies and the fullest
-text (another copy's text replaces the first source's only when clearly longer), while
-`source` stays the first carrier, whose edits rewrite it.
+An entry row shows its cluster: the best `published` of its copies with its
+`time_source` (a page's or a feed's time before a first-seen one, the earliest of each)
+and the fullest text (another copy's text replaces the first source's only when clearly
+longer), while `source` stays the first carrier, whose edits rewrite it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,18 +22,19 @@ from aggregator.errors import StoreError
 from aggregator.normalize import entry_key
 from aggregator.similarity import (
     MAX_CANDIDATES,
-    band_day,
+    band_days,
     band_days_near,
     body_words,
     candidates_by_bands,
 )
 from aggregator.store.schema import entries, entry_bands, entry_items, kept_apart
-from aggregator.types import Entry, KnownCopy
+from aggregator.types import Entry, KnownCopy, TimeSource
 
 # Another copy's text replaces the shown one only when it has this many times the words:
 # a full copy beats a trimmed one, but a byline or one changed word does not.
 FULLER = 1.2
 _COPY_COLUMNS = ("title", "text", "html", "url", "author", "published", "updated", "location")
+_TIME_SOURCES: dict[str | None, TimeSource] = {t: t for t in ("page", "feed", "first-seen")}
 
 
 def candidates(
@@ -43,14 +46,14 @@ def candidates(
     further apart in time is never the same update (`similarity.judge`)."""
     days_of: dict[int, set[int]] = defaultdict(set)  # band key -> days to look in
     for entry in batch:
-        near = band_days_near(entry.published)
+        near = band_days_near(entry.published, entry.time_source)
         for key in entry.bands:
             days_of[key].update(near)
     if not days_of:
         return {}, {}
     keys = sorted(days_of)
     days = sorted(set().union(*days_of.values()))
-    found: dict[int, list[int]] = defaultdict(list)
+    found: dict[int, set[int]] = defaultdict(set)  # a first-seen copy is on several days
     for start in range(0, len(keys), 1000):  # stay under SQLite's bound-parameter limit
         query = select(entry_bands.c.band_key, entry_bands.c.item_id, entry_bands.c.day).where(
             entry_bands.c.story == story,
@@ -59,8 +62,8 @@ def candidates(
         )
         for key, item_id, day in c.execute(query).all():
             if day in days_of[key]:
-                found[int(key)].append(int(item_id))
-    hits = {k: tuple(v) for k, v in found.items()}
+                found[int(key)].add(int(item_id))
+    hits = {k: tuple(sorted(v)) for k, v in found.items()}
     wanted = {i for e in batch for i in candidates_by_bands(e.bands, hits, MAX_CANDIDATES)}
     return hits, _copies(c, wanted)
 
@@ -85,6 +88,7 @@ def _copies(c: Connection, item_ids: set[int]) -> dict[int, KnownCopy]:
             text=r.text or "",
             published=r.published,
             cluster_sources=frozenset(members[int(r.entry_id)]),
+            time_source=_time_source(r),
         )
         for r in rows
         if r.published is not None
@@ -122,6 +126,7 @@ def insert_copies(
             "last_seen": now,
             **_copy_values(entry),
             "published": entry.published,
+            "time_source": entry.time_source,
             **why,
         }
         for entry_id, entry in copies
@@ -136,9 +141,10 @@ def insert_copies(
 
 
 def update_copy(c: Connection, story: str, entry_id: int, entry: Entry, now: datetime) -> None:
-    """An edited copy: new text and bands, same first `published`."""
+    """An edited copy: new text and bands, same first `published` and its label."""
     where = (entry_items.c.entry_id == entry_id, entry_items.c.source == entry.source)
-    ids = [int(i) for i in c.execute(select(entry_items.c.id).where(*where)).scalars()]
+    stored = c.execute(select(entry_items).where(*where)).all()
+    ids = [int(r.id) for r in stored]
     c.execute(
         update(entry_items)
         .where(*where)
@@ -151,22 +157,22 @@ def update_copy(c: Connection, story: str, entry_id: int, entry: Entry, now: dat
     )
     if ids:
         c.execute(delete(entry_bands).where(entry_bands.c.item_id.in_(ids)))
-        _index(c, story, [(item_id, entry) for item_id in ids])
+        _index(c, story, [(r.id, replace(entry, time_source=_time_source(r))) for r in stored])
 
 
 def refresh(c: Connection, entry_id: int, now: datetime) -> bool:
-    """Show the cluster's earliest time and fullest text; True when the text changed
+    """Show the cluster's best time and fullest text; True when the text changed
     (then `updated` moves to `now`, so readers see the change)."""
     row = c.execute(select(entries).where(entries.c.id == entry_id)).one()
     members = _members(c, entry_id)
-    times = [m.published for m in members if m.published is not None]
     shown: Row[Any] | None = next((m for m in members if m.source == row.source), None)
     for member in members:
         if member.text is None or (shown is not None and member.id == shown.id):
             continue
         if shown is None or len(body_words(member.text)) > FULLER * _words(shown):
             shown = member
-    values: dict[str, Any] = {"published": min(times, default=row.published)}
+    published, time_source = _best_time(members, row)
+    values: dict[str, Any] = {"published": published, "time_source": time_source}
     changed = shown is not None and (shown.title, shown.text) != (row.title, row.text)
     if changed and shown is not None:
         values.update(title=shown.title, text=shown.text, html=shown.html or "")
@@ -231,6 +237,26 @@ def _members(c: Connection, entry_id: int) -> list[Row[Any]]:
     return list(c.execute(query.order_by(entry_items.c.id)).all())
 
 
+def _best_time(members: Sequence[Row[Any]], row: Row[Any]) -> tuple[datetime, TimeSource]:
+    """A page's or a feed's time beats a first-seen one, which only bounds the real time
+    from above; among either kind, the earliest."""
+    stamps = [(m.published, _time_source(m)) for m in members if m.published is not None]
+    return min(stamps, key=lambda s: (s[1] == "first-seen", s[0]), default=_entry_time(row))
+
+
+def _entry_time(row: Row[Any]) -> tuple[datetime, TimeSource]:
+    return row.published, _TIME_SOURCES.get(row.time_source, "first-seen")
+
+
+def _time_source(member: Row[Any]) -> TimeSource:
+    """A copy's label; a row older code wrote has none: if its time is when it was
+    stored, it was first seen then."""
+    found = _TIME_SOURCES.get(member.time_source)
+    if found is not None:
+        return found
+    return "first-seen" if member.published == member.first_seen else "feed"
+
+
 def _words(member: Row[Any]) -> int:
     return len(body_words(member.text or ""))
 
@@ -251,8 +277,9 @@ def _copy_values(entry: Entry) -> dict[str, Any]:
 
 def _index(c: Connection, story: str, copies: Sequence[tuple[int, Entry]]) -> None:
     rows = [
-        {"story": story, "day": band_day(entry.published), "band_key": key, "item_id": item_id}
+        {"story": story, "day": day, "band_key": key, "item_id": item_id}
         for item_id, entry in copies
+        for day in band_days(entry.published, entry.time_source)
         for key in sorted(set(entry.bands))
     ]
     if rows:

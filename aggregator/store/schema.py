@@ -124,6 +124,8 @@ entry_items = Table(
     Column("url", Text),
     Column("author", Text),
     Column("published", UTCDateTime),
+    # Where `published` came from (page | feed | first-seen); NULL in rows older code wrote.
+    Column("time_source", String(16)),
     Column("updated", UTCDateTime),
     Column("location", Text),
     Column("fingerprint", String(64)),
