@@ -1,24 +1,32 @@
 """The repeated blocks of a live page's post list, found by shape, not by selectors.
 
-A post list is a parent whose children repeat one tag and class signature, and where
+A post list is a parent whose children repeat a tag and class signature, and where
 many of those children carry a time (a `<time>` element, a date or timestamp attribute,
 or time-like text at their start) and a paragraph's worth of text that is not links.
-The parent with most such children wins (more text breaks a tie). Key-event and
-summary lists fail the test by construction: their items are mostly link text. Blocks
-of the same signature elsewhere on the page (a pinned post above the stream) are
-gathered too; `found.drop_copies` then keeps one copy of each post.
+The parent with most such children wins (more text breaks a tie). It may hold several
+shapes side by side (commentary entries between result boxes): every shape that repeats
+there is a kind of post. Key-event and summary lists fail the test by construction:
+their items are mostly link text. Blocks of the same signature elsewhere on the page (a
+pinned post above the stream) are gathered too; `found.drop_copies` then keeps one copy
+of each post. Pages whose posts are flat runs of siblings are left to `sections`.
+
+A block's times come from its machine values first: attributes on the block itself
+(`data-post-time`, epoch milliseconds in `data-sort-time`), then `<time datetime>` and
+time-shaped `title` attributes in it; a last-modified attribute or a time labelled
+"Updated" is its update time. Visible text is read only where no machine value is.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from aggregator.parse.found import Found, Stamp
+from aggregator.parse.sections import find_sections
 from aggregator.parse.stamps import UPDATE_WORDS, is_labelled_time
+from aggregator.parse.times import is_time_line
 from aggregator.parse.tree import Element, class_words, inner_html, link_density, text_of
 
 _MIN_TEXT = 40
@@ -26,12 +34,20 @@ _MAX_LINK_DENSITY = 0.5
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # Attributes publishers put machine times in, most specific first.
 _TIME_ATTRIBUTES = (
-    "datetime", "data-timestamp", "data-time", "data-datetime", "data-published",
+    "datetime", "data-post-time", "data-published-time", "data-publish-time",
+    "data-sort-time", "data-timestamp", "data-time", "data-datetime", "data-published",
     "data-date", "data-epoch", "data-utc", "data-posted",
 )  # fmt: skip
+_UPDATE_ATTRIBUTES = (
+    "data-last-modified-time", "data-modified-time", "data-update-time", "data-updated-time",
+    "data-last-modified", "data-modified", "data-updated",
+)  # fmt: skip
+# A `title` attribute holding a date and time ("2014-09-02 16:10"); matched at its start.
+_TITLE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_MAX_CLASS_TOKENS = 8
 _ID_ATTRIBUTES = ("data-post-id", "data-block-id", "data-entry-id", "data-id", "data-post")
 _TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "posted", "published"})
-_AUTHOR_WORDS = frozenset({"author", "byline", "contributor"})
+_AUTHOR_WORDS = frozenset({"author", "authors", "byline", "contributor"})
 _PINNED_WORDS = frozenset({"pinned", "sticky", "featured"})
 _BY = re.compile(r"^(?:by|von|par|por)\s+", re.IGNORECASE)
 # Human time text at the start of a block: clocks, "5 mins ago", "vor 5 Minuten". The
@@ -55,30 +71,75 @@ class _Signature:
 
 def find_blocks(root: Element, base: str | None) -> list[Found]:
     """The page's posts in page order, or [] when no post list is found."""
-    signature = _best_signature(root)
-    if signature is None:
+    blocks = _repeated_blocks(root, base)
+    sections = find_sections(root)
+    return sections if len(sections) > len(blocks) else blocks
+
+
+def _repeated_blocks(root: Element, base: str | None) -> list[Found]:
+    found = _best_container(root)
+    if found is None:
         return []
-    matches = [el for el in root.iter() if signature.fits(el) and _has_body(el)]
+    container, signatures = found
+    matches = [el for el in root.iter() if _is_post(el, container, signatures)]
     chosen = set(matches)
     outermost = [el for el in matches if not any(a in chosen for a in el.iterancestors())]
     return [_read_block(el, base) for el in outermost]
 
 
-def _best_signature(root: Element) -> _Signature | None:
+def _is_post(element: Element, container: Element, signatures: list[_Signature]) -> bool:
+    """A block of a post shape: in the list itself any with text (a one-line entry),
+    elsewhere (a pinned copy) only a classed one with a body."""
+    shapes = [s for s in signatures if s.fits(element)]
+    if not shapes:
+        return False
+    if element.getparent() is container:
+        # A classed entry may be a list of links ("Catch up with our coverage").
+        is_linked = link_density(element) >= _MAX_LINK_DENSITY
+        return bool(text_of(element)) and (not is_linked or any(s.words for s in shapes))
+    return any(s.words for s in shapes) and _has_body(element)
+
+
+def _best_container(root: Element) -> tuple[Element, list[_Signature]] | None:
     best: tuple[int, int] = (0, 0)
     found = None
     for parent in root.iter():
-        groups: dict[str, list[Element]] = defaultdict(list)
-        for child in parent:
-            if isinstance(child.tag, str) and _has_time(child) and _has_body(child):
-                groups[child.tag].append(child)
-        for tag, posts in groups.items():
-            score = (len(posts), sum(len(text_of(p)) for p in posts))
-            if len(posts) >= 2 and score > best:  # one block is no list
-                best = score
-                common = frozenset.intersection(*(frozenset(class_words(p)) for p in posts))
-                found = _Signature(tag, common - _PINNED_WORDS)
+        posts = [
+            child
+            for child in parent
+            if isinstance(child.tag, str)
+            and child.tag not in _HEADINGS  # headings open sections, see `sections`
+            and _has_time(child)
+            and _has_body(child)
+        ]
+        shapes = [shape for shape in _shapes(posts) if len(shape) >= 2]  # one is no list
+        score = (sum(map(len, shapes)), sum(len(text_of(p)) for shape in shapes for p in shape))
+        if shapes and score > best:
+            best = score
+            found = parent, [_signature(shape) for shape in shapes]
     return found
+
+
+def _shapes(children: list[Element]) -> list[list[Element]]:
+    """Children grouped by tag and a shared class name: a child joins the first group
+    of its tag that has one of its class names, so "post" and "post pinned" meet."""
+    groups: list[list[Element]] = []
+    index: dict[tuple[str, str], int] = {}
+    for child in children:
+        tokens = (child.get("class") or "").lower().split()[:_MAX_CLASS_TOKENS] or [""]
+        keys = [(child.tag, t) for t in tokens if t not in _PINNED_WORDS] or [(child.tag, "")]
+        group = next((index[k] for k in keys if k in index), None)
+        if group is None:
+            group = len(groups)
+            groups.append([])
+        groups[group].append(child)
+        index.update(dict.fromkeys((k for k in keys if k not in index), group))
+    return groups
+
+
+def _signature(shape: list[Element]) -> _Signature:
+    common = frozenset.intersection(*(frozenset(class_words(p)) for p in shape))
+    return _Signature(shape[0].tag, common - _PINNED_WORDS)
 
 
 def _has_body(element: Element) -> bool:
@@ -94,8 +155,19 @@ def _has_time(element: Element) -> bool:
 def _machine_time(element: Element) -> str | None:
     if not isinstance(element.tag, str):
         return None
-    for attribute in _TIME_ATTRIBUTES:
-        value = element.get(attribute)
+    value = _attribute(element, _TIME_ATTRIBUTES)
+    if value is None and _TITLE_TIME.match(element.get("title") or ""):
+        value = str(element.get("title")).strip()
+    return value
+
+
+def _update_time(element: Element) -> str | None:
+    return _attribute(element, _UPDATE_ATTRIBUTES) if isinstance(element.tag, str) else None
+
+
+def _attribute(element: Element, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = element.get(name)
         if value and value.strip():
             return str(value).strip()
     return None
@@ -156,11 +228,15 @@ def _take_title(block: Element) -> str:
 def _take_stamps(block: Element) -> tuple[Stamp | None, Stamp | None]:
     """The block's time elements, removed from its body: the first plain one is the
     published time, one labelled as an update ("Updated 11:05") the updated time."""
-    own = _machine_time(block)
+    own, own_update = _machine_time(block), _update_time(block)
     published = Stamp(machine=own) if own else None
-    updated = None
+    updated = Stamp(machine=own_update) if own_update and own_update != own else None
     for element in list(block.iterdescendants()):
         if not _is_time_element(element):
+            continue
+        if _machine_time(element) is None and _update_time(element):
+            updated = updated or Stamp(machine=_update_time(element), human=text_of(element))
+            _drop_with_label(element, block)
             continue
         stamp = Stamp(machine=_machine_time(element), human=text_of(element))
         parent = element.getparent()
@@ -179,12 +255,16 @@ def _take_stamps(block: Element) -> tuple[Stamp | None, Stamp | None]:
 def _is_time_element(element: Element) -> bool:
     if not isinstance(element.tag, str) or element.getparent() is None:
         return False
-    if element.tag == "time" or _machine_time(element) is not None:
+    if element.tag == "time" or _machine_time(element) or _update_time(element):
         return True
     text = text_of(element)
+    if len(text) >= 60 or any(
+        _machine_time(d) or d.tag == "time" for d in element.iterdescendants()
+    ):
+        return False  # a wrapper: the time inside it is the stamp
     if len(text) < 40 and is_labelled_time(text):
         return True  # "Updated 11:05" with no markup of its own
-    return bool(class_words(element) & _TIME_WORDS) and len(text) < 60
+    return bool(class_words(element) & _TIME_WORDS)
 
 
 def _drop_with_label(element: Element, block: Element) -> None:
@@ -204,7 +284,8 @@ def _leading_text_stamp(block: Element) -> Stamp | None:
     if first is None:
         return None
     text = text_of(first)
-    if len(text) > 40 or _TIME_TEXT.match(text) is None:
+    # Only a whole time line: "65.06 sec." or a clock inside a sentence is no stamp.
+    if len(text) > 40 or not is_time_line(text):
         return None
     first.drop_tree()
     return Stamp(human=text)

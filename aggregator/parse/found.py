@@ -1,8 +1,8 @@
 """One post as a live page shows it, before it is timed and becomes a Post.
 
 Structured data (JSON-LD, microdata) and the page's rendered blocks each yield `Found`
-values; `merge` joins the two views of one post and drops pinned copies, so every
-reader can stay ignorant of the others.
+values; `pairing.merge` joins the two views of one post, and `drop_copies` drops
+pinned copies, so every reader can stay ignorant of the others.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 from aggregator.parse.html import html_to_text
 from aggregator.parse.text import collapse
+
+_DIGITS = "0123456789"
+_MAX_COUNT_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -58,58 +61,6 @@ def body_key(found: Found) -> str:
     return collapse(html_to_text(found.html)).casefold()
 
 
-def merge(structured: list[Found], rendered: list[Found]) -> list[Found]:
-    """Structured posts in their order, each filled in from its rendered block (matched
-    by id, else by headline); rendered blocks that structured data lacks are kept next
-    to their neighbours on the page. Without structured data, the rendered blocks."""
-    if not structured:
-        return drop_copies(rendered)
-    by_anchor = {key: r for r in rendered for key in anchors(r)}
-    by_title = {headline_key(r): r for r in rendered if r.title}
-    merged: list[Found] = []
-    placed: dict[int, int] = {}  # id(rendered block) -> index in merged
-    for post in structured:
-        match = next((by_anchor[k] for k in anchors(post) if k in by_anchor), None)
-        if match is None and post.title:
-            match = by_title.get(headline_key(post))
-        if match is not None and id(match) not in placed:
-            placed[id(match)] = len(merged)
-            post = _fill(post, match)
-        merged.append(post)
-    return drop_copies(_interleave(merged, rendered, placed))
-
-
-def _fill(post: Found, block: Found) -> Found:
-    has_body = bool(collapse(html_to_text(post.html)))
-    return replace(
-        post,
-        title=post.title or block.title,
-        html=post.html if has_body else block.html,
-        guid=post.guid or block.guid,
-        url=post.url or block.url,
-        author=post.author or block.author,
-        published=post.published or block.published,
-        updated=post.updated or block.updated,
-        is_pinned=post.is_pinned and block.is_pinned,
-    )
-
-
-def _interleave(merged: list[Found], rendered: list[Found], placed: dict[int, int]) -> list[Found]:
-    """Insert each unmatched block after the post its page predecessor became."""
-    slots: dict[int, list[Found]] = {}
-    anchor = -1
-    for block in rendered:
-        if id(block) in placed:
-            anchor = placed[id(block)]
-        else:
-            slots.setdefault(anchor, []).append(block)
-    result = list(slots.get(-1, []))
-    for index, post in enumerate(merged):
-        result.append(post)
-        result.extend(slots.get(index, []))
-    return result
-
-
 def drop_copies(found: list[Found]) -> list[Found]:
     """One post per id and per (headline, body): a pinned copy at the top of the page
     gives way to the same post in the stream, which keeps its place in time order. A
@@ -133,3 +84,34 @@ def drop_copies(found: list[Found]) -> list[Found]:
         seen.update(dict.fromkeys(keys, len(kept)))
         kept.append(post)
     return [p for p in kept if p is not None]
+
+
+def without_positional_ids(found: list[Found], newest_first: bool) -> list[Found]:
+    """The posts without their ids when the ids only number the posts from the top
+    ("post1" the newest, "post2" the next...): every post numbered, 0 or 1 up, one
+    each, under one prefix. Such an id passes to the next post whenever one is added,
+    so these posts are keyed by their content. A stable id never counts up from the top
+    of a newest-first page; on an oldest-first page counting up is what stable ids do.
+    Seen within one page: no earlier poll is needed to tell."""
+    keys = [_fragment(post.guid) for post in found]
+    if not newest_first or len(found) < 2 or not _counts_from_top(keys):
+        return found
+    return [
+        replace(post, guid=None, url=None if _fragment(post.url) == key else post.url)
+        for post, key in zip(found, keys, strict=True)
+    ]
+
+
+def _fragment(value: str | None) -> str:
+    if not value:
+        return ""
+    return (urlsplit(value).fragment if "#" in value else "") or value
+
+
+def _counts_from_top(keys: list[str]) -> bool:
+    prefixes = {key.rstrip(_DIGITS) for key in keys}
+    digits = [key[len(key.rstrip(_DIGITS)) :] for key in keys]
+    if len(prefixes) != 1 or not all(0 < len(d) <= _MAX_COUNT_DIGITS for d in digits):
+        return False
+    first = int(digits[0])
+    return first in (0, 1) and [int(d) for d in digits] == list(range(first, first + len(keys)))

@@ -13,6 +13,7 @@ import nh3
 
 from aggregator.parse.entities import short_references
 from aggregator.parse.text import Block, collapse, is_attribution
+from aggregator.parse.text import is_caption as is_caption_line
 
 ALLOWED_TAGS = frozenset(
     {
@@ -101,6 +102,9 @@ _BREAKS = frozenset(
         *_HEADINGS,
     }
 )  # fmt: skip
+# A short paragraph that is a photo credit ("(Image: Getty)", "Photograph: X/Wire") is
+# a caption that lost its <figcaption>: kept in the HTML, out of the text.
+_MAX_CREDIT = 200
 # Navigation and asides are the page's furniture, not its story.
 _SKIPPED = _DROPPED_WITH_CONTENT | {"nav", "footer", "aside"}
 
@@ -140,7 +144,8 @@ class _BlockReader(HTMLParser):
         text = collapse("".join(self._pending))
         self._pending = []
         if text:
-            self.blocks.append(Block(text, level=self._level, is_caption=self._in_caption))
+            is_caption = self._in_caption or (len(text) <= _MAX_CREDIT and is_caption_line(text))
+            self.blocks.append(Block(text, level=self._level, is_caption=is_caption))
 
 
 def html_to_blocks(html: str) -> list[Block]:

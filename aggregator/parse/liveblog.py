@@ -6,29 +6,35 @@ Two ways to find where a post starts:
     content above the first one is the page's own header;
   * shape, for plain text: a short line that does not end a sentence, is neither a
     caption nor an attribution, and leads into body text opens a post (of several such
-    lines in a row, the first). Body above the first title is an untitled post.
+    lines in a row, the first). Body above the first title is an untitled post, unless
+    it is the page's header: under a lone top heading, or above posts that all show
+    their time first.
 Either way, a time line opens a post too (or joins the post whose heading it follows):
 a clock ("14:05", "10:52am BST") or relative time ("5 mins ago") becomes its published
 time, an update line ("Updated 11:05") its updated time, and a date line ("Tuesday 26
-August 2014") gives no time but sets the day for later clocks. They are read by
-`stamps` exactly as on HTML pages, walking the page newest first.
+August 2014", "Wednesday 4 February 2015 - Town Hall") gives no time but sets the day
+for the clocks below it (`dating`). Only whole lines and post headers are time lines,
+never words inside a sentence. A short line repeated with every post is furniture.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from aggregator.errors import ParseError
+from aggregator.parse.dating import walk_dates
 from aggregator.parse.decode import Format, decode_body, read_blocks, sniff_format
-from aggregator.parse.found import Found, Stamp
+from aggregator.parse.found import Found
 from aggregator.parse.html import render_blocks
 from aggregator.parse.livepage import post_from, split_html_page
-from aggregator.parse.stamps import UPDATE_WORDS, TimeReader, walk_times
-from aggregator.parse.text import Block, is_body, is_title_shaped
-from aggregator.parse.times import is_time_line, split_leading_clock
+from aggregator.parse.stamps import UPDATE_WORDS, TimeReader
+from aggregator.parse.text import Block, is_attribution, is_body, is_title_shaped
+from aggregator.parse.times import date_of_line, is_time_line, split_leading_clock
 from aggregator.types import Document, ParseContext, Post
 
 Role = Literal["time", "update", "day", "title", "body", "page"]
@@ -45,6 +51,7 @@ class _Draft:
     updated: str | None = None
     days: list[str] = field(default_factory=list)
     body: list[Block] = field(default_factory=list)
+    is_page_header: bool = False
 
     @property
     def is_fresh(self) -> bool:
@@ -53,6 +60,10 @@ class _Draft:
     @property
     def has_content(self) -> bool:
         return bool(self.title or self.body)
+
+    @property
+    def is_timed(self) -> bool:
+        return bool(self.stamp or self.updated)
 
 
 def split_liveblog(doc: Document, context: ParseContext) -> list[Post]:
@@ -70,20 +81,26 @@ def split_liveblog(doc: Document, context: ParseContext) -> list[Post]:
 
 def _split_paragraphs(doc: Document, context: ParseContext) -> list[Post]:
     blocks, found = read_blocks(doc)
-    blocks = list(_split_clocks(blocks))
-    reader = TimeReader(context, doc.fetched_at)
+    blocks = list(_split_stamps(blocks))
+    # The page was shown when it was saved: "5 mins ago" counts back from then too.
     start = doc.modified_at or doc.fetched_at
+    reader = TimeReader(context, start)
     kinds = [None if b.is_caption else _stamp_kind(b.text, reader, start) for b in blocks]
+    blocks, kinds = _without_repeats(blocks, kinds)
     level = _post_level(blocks, kinds)
     roles = _roles_by_level(blocks, kinds, level) if level else _roles_by_shape(blocks, kinds)
-    drafts = _assemble(blocks, roles, keep_preamble=not level)
-    published = _walk(drafts, reader, start)
-    timed = [(d, p) for d, p in zip(drafts, published, strict=True) if d.has_content]
+    has_heading = not level and _mark_page_heading(blocks, roles)
+    drafts = _assemble(blocks, roles, keep_preamble=not level and not has_heading)
+    if not level:
+        _mark_page_header(drafts)
+    times = walk_dates(drafts, reader, start)
+    timed = [(d, t) for d, t in zip(drafts, times, strict=True) if d.has_content]
+    timed = [(d, t) for d, t in timed if not d.is_page_header]
     if not timed:
         raise ParseError("", "no posts found in the live page")
     return [
-        _to_post(draft, position, doc, METHODS[found], moment, _updated(draft, reader, start))
-        for position, (draft, moment) in enumerate(timed)
+        _to_post(draft, position, doc, METHODS[found], *moments)
+        for position, (draft, moments) in enumerate(timed)
     ]
 
 
@@ -97,33 +114,54 @@ def _stamp_kind(text: str, reader: TimeReader, start: datetime) -> Role | None:
     return "day" if reading.moment is None and reading.day is not None else "time"
 
 
-def _walk(drafts: list[_Draft], reader: TimeReader, start: datetime) -> list[datetime | None]:
-    """Each draft's published time, newest first; date lines move the walk's day."""
-    stamps: list[Stamp | None] = []
-    owners: list[bool] = []
-    for draft in drafts:
-        stamps.extend(Stamp(human=day) for day in draft.days)
-        owners.extend(False for _ in draft.days)
-        stamps.append(Stamp(human=draft.stamp) if draft.stamp else None)
-        owners.append(True)
-    moments = walk_times(stamps, reader, start, [False] * len(stamps))
-    return [m for m, is_owner in zip(moments, owners, strict=True) if is_owner]
-
-
-def _updated(draft: _Draft, reader: TimeReader, start: datetime) -> datetime | None:
-    return reader.read_human(draft.updated, start).moment if draft.updated else None
-
-
-def _split_clocks(blocks: list[Block]) -> Iterator[Block]:
-    """Split "14:05 Trains cancelled" into a time and the headline or paragraph after it."""
+def _split_stamps(blocks: list[Block]) -> Iterator[Block]:
+    """Split "14:05 Trains cancelled" into a time and the headline or paragraph after
+    it, and keep only the date of "Wednesday 4 February 2015 - Town Hall". A clock
+    before a lower-case word ("12.50 was the fare", "1.30 hours") is part of a sentence."""
     for block in blocks:
         is_whole = block.is_caption or is_time_line(block.text)  # "10:52am BST"
         parts = None if is_whole else split_leading_clock(block.text)
-        if parts is None:
+        day = None if is_whole or parts else date_of_line(block.text)
+        if day is not None:
+            yield Block(day)
+        elif parts is None or not _leads_post(block.text, parts):
             yield block
         else:
             yield Block(parts[0])
             yield Block(parts[1], level=block.level)
+
+
+def _leads_post(text: str, parts: tuple[str, str]) -> bool:
+    separator = text.lstrip()[len(parts[0]) :].lstrip()[:1]
+    return separator in "-\u2013\u2014|:" or not parts[1][0].islower()
+
+
+_MAX_REPEAT_WORDS = 6
+_MAX_REPEAT_CHARS = 60
+_DIGIT = re.compile(r"\d")
+_MIN_REPEATS = 3
+
+
+def _without_repeats(
+    blocks: list[Block], kinds: list[Role | None]
+) -> tuple[list[Block], list[Role | None]]:
+    """Without the short line printed with every post ("Share this update", "Report
+    this post"): one without digits, repeated verbatim at least three times and in at
+    least half as many places as the page has time lines."""
+    keys = [None if kind else _repeat_key(block) for block, kind in zip(blocks, kinds, strict=True)]
+    counts = Counter(key for key in keys if key)
+    least = max(_MIN_REPEATS, sum(1 for kind in kinds if kind in ("time", "update")) // 2)
+    kept = [i for i, key in enumerate(keys) if not key or counts[key] < least]
+    return [blocks[i] for i in kept], [kinds[i] for i in kept]
+
+
+def _repeat_key(block: Block) -> str | None:
+    text = block.text
+    if len(text) > _MAX_REPEAT_CHARS or len(text.split()) > _MAX_REPEAT_WORDS:
+        return None
+    if block.level or block.is_caption or is_attribution(text) or _DIGIT.search(text):
+        return None  # numbers (minutes, scores, times) repeat as content, furniture does not
+    return text.casefold()
 
 
 def _post_level(blocks: list[Block], kinds: list[Role | None]) -> int:
@@ -188,6 +226,34 @@ def _opens_post(blocks: list[Block], index: int, previous: Role | None) -> bool:
         if not _may_title(block):
             return False
     return False
+
+
+def _mark_page_heading(blocks: list[Block], roles: list[Role]) -> bool:
+    """Whether the page opens with its own heading: an explicit heading that no other
+    block matches in rank, with at least two posts below it. It and the standfirst
+    under it are then the page's header."""
+    first = blocks[0] if blocks else None
+    if first is None or not first.level or roles[0] not in ("title", "body"):
+        return False
+    if any(0 < b.level <= first.level for b in blocks[1:]):
+        return False
+    if sum(1 for role in roles[1:] if role in ("title", "time", "update")) < 2:
+        return False
+    roles[0] = "page"
+    return True
+
+
+def _mark_page_header(drafts: list[_Draft]) -> None:
+    """On a page whose posts show their times above their text, the untimed drafts
+    before the first timed one are the page's title and standfirst, not posts."""
+    content = [d for d in drafts if d.has_content]
+    first = next((i for i, d in enumerate(content) if d.is_timed), len(content))
+    posts = content[first:]
+    stamped = sum(1 for d in posts if d.is_timed)
+    stamps_lead = not any(d.is_timed and not d.has_content for d in drafts[-1:])
+    if first and stamped >= 2 and 2 * stamped >= len(posts) and stamps_lead:
+        for draft in content[:first]:
+            draft.is_page_header = True
 
 
 def _assemble(blocks: list[Block], roles: list[Role], *, keep_preamble: bool) -> list[_Draft]:

@@ -1,26 +1,31 @@
 """An HTML live page split into posts: structured data, rendered blocks, or both.
 
-    html --parse_tree--> tree --+-- JSON-LD scripts --read_jsonld--+
-                                +-- strip_furniture --read_microdata+--merge--> Found...
-                                +-------------------- find_blocks --+
-    Found... --walk_times (newest first)--> Post...
+    html --parse_tree--> tree --+-- JSON-LD scripts --read_jsonld---+
+                                +-- read_microdata -----------------+--merge--> Found...
+                                +-- strip_furniture --find_blocks --+
+    Found... --walk_times (newest first)--without_positional_ids--> Post...
 
 Structured data names the posts and their machine times; the rendered blocks hold the
-bodies it may lack and the posts it may leave out. Either alone is enough.
+bodies it may lack and the posts it may leave out. Either alone is enough. Structured
+data is read before the furniture is stripped, so that no chrome-like container around
+the posts can take them along.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from aggregator.parse.blocks import find_blocks
-from aggregator.parse.found import Found, Stamp, merge
+from aggregator.parse.found import Found, Stamp, without_positional_ids
 from aggregator.parse.html import html_to_text, sanitize_html
-from aggregator.parse.stamps import TimeReader, walk_times
-from aggregator.parse.structured import PageData, jsonld_scripts, read_jsonld, read_microdata
+from aggregator.parse.microdata import read_microdata
+from aggregator.parse.pairing import merge
+from aggregator.parse.stamps import TimeReader, read_machine, walk_times
+from aggregator.parse.structured import PageData, jsonld_scripts, read_jsonld
 from aggregator.parse.text import headline_from
-from aggregator.parse.tree import Element, parse_tree, strip_furniture
+from aggregator.parse.tree import Element, bold_lead, parse_tree, strip_furniture
 from aggregator.types import Document, ParseContext, Post
 
 
@@ -32,18 +37,32 @@ def split_html_page(doc: Document, html: str, context: ParseContext) -> list[Pos
         return []
     base = doc.location if urlsplit(doc.location).scheme in ("http", "https") else None
     structured, page = read_jsonld(jsonld_scripts(root))
-    strip_furniture(root)
     if not structured:
         structured, page = read_microdata(root)
-    found = [f for f in merge(structured, find_blocks(root, base)) if _has_content(f)]
+    strip_furniture(root)
+    moment = partial(_machine_moment, context)
+    found = [f for f in merge(structured, find_blocks(root, base), moment) if _has_content(f)]
     if not found:
         return []
-    reader = TimeReader(context, doc.fetched_at, _languages(root))
+    # "5 mins ago" counts from when the page was written: a saved file's mtime (or a
+    # response's Last-Modified), else the fetch.
+    reader = TimeReader(context, doc.modified_at or doc.fetched_at, _languages(root))
     start = _start_reference(doc, page, reader)
     skip = [f.is_pinned for f in found]
     published = walk_times([f.published for f in found], reader, start, skip)
     updated = [reader.read(f.updated, start).moment for f in found]
+    found = without_positional_ids(found, _is_newest_first(published))
     return [post_from(f, i, doc, base, published[i], updated[i]) for i, f in enumerate(found)]
+
+
+def _machine_moment(context: ParseContext, value: str) -> datetime | None:
+    return read_machine(value, context.tz).moment
+
+
+def _is_newest_first(published: list[datetime | None]) -> bool:
+    """Live pages put the newest post on top; a page whose times rise says otherwise."""
+    known = [moment for moment in published if moment is not None]
+    return len(known) < 2 or known[0] >= known[-1]
 
 
 def _has_content(found: Found) -> bool:
@@ -78,7 +97,7 @@ def post_from(
     html = sanitize_html(found.html, base_url=base).strip()
     text = html_to_text(html)
     return Post(
-        title=found.title or headline_from(text),
+        title=found.title or _headline(html, text),
         text=text,
         html=html,
         position=position,
@@ -91,3 +110,9 @@ def post_from(
         updated=updated,
         time_source="page" if published is not None else None,
     )
+
+
+def _headline(html: str, text: str) -> str:
+    """An untitled post's title: a bold lead, else the first sentence of its first
+    paragraph (never running on into the next one)."""
+    return bold_lead(html) or headline_from(text.split("\n\n", 1)[0])

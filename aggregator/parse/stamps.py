@@ -48,6 +48,18 @@ _TRAILING_ZONE = re.compile(r"(?<=[\dmM.])\s*+\(?\b([A-Z]{1,5})\)?\s*+$")
 # spaces are entered only at the start of their run: from every position inside a
 # long run, `\s+` scanned the rest of it (quadratic).
 _CLOCK_SUFFIX = re.compile(r"(?<!\s)\s++(?:uhr|h|hrs|horas|heures)\.?$", re.IGNORECASE)
+# A clock inside a longer text ("Mon 15 May, 16:48"), with its meridiem.
+_CLOCK_IN_TEXT = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)(?:\s?[ap]\.?m\.?)?", re.IGNORECASE)
+_NAMED_ZONE = re.compile(r"\b(?:[A-Z]{2,4}T|UTC|GMT|UT|Z)\b|[+-]\d{2}:?\d{2}\b")
+# A number with a unit is a duration or a score ("65.06 sek.", "5 min"), not a moment:
+# dateparser would read it as that long ago. Matched whole, so the runs cannot overlap.
+_DURATION = re.compile(
+    r"\d++(?:[.,]\d++)?\s*+(?i:s|secs?|seconds?|sek|sekunden|min|mins|minutes?|minuten|"
+    r"h|hrs?|hours?|std|stunden|days?|tage?|ms|km|m|pts|points|punkte)?\.?"
+)
+_RELATIVE = re.compile(r"\bago\b|\bvor\b|\bil y a\b|\bhace\b|\bfa\b", re.IGNORECASE)
+# Two stamps in one slot: "2d ago / 7:58 AM UTC", "Monday | 14:05".
+_PARTS = re.compile(r"\s[/|\u00b7\u2022]\s")
 UPDATE_WORDS = re.compile(r"updat|modif|aktualis|mis à jour|actualiz|aggiorn", re.IGNORECASE)
 # Epoch values outside 2000..2100 are ids or counters, not times.
 _EARLIEST, _LATEST = 946684800, 4102444800
@@ -88,18 +100,59 @@ class TimeReader:
             return Reading()
         if stamp.machine:
             found = read_machine(stamp.machine, self.context.tz)
+            if found.moment and self._is_local_marked_utc(stamp, found.moment):
+                return Reading(found.moment.replace(tzinfo=self.context.tz).astimezone(UTC))
             if found.moment or found.day:
                 return found
         return self.read_human(stamp.human or "", reference)
 
+    def _is_local_marked_utc(self, stamp: Stamp, moment: datetime) -> bool:
+        """A `<time datetime="...16:48Z">16:48</time>` on a page whose zone is not UTC:
+        the clock shown is the local one, so the "Z" was written for a local time."""
+        machine = (stamp.machine or "").strip().upper()
+        if not machine.endswith(("Z", "+00:00")) or not stamp.human:
+            return False
+        if self.context.tz.utcoffset(moment.replace(tzinfo=None)) == timedelta(0):
+            return False
+        human = collapse(stamp.human)
+        if _NAMED_ZONE.search(human):
+            return False  # "7:58 AM UTC": the page says which zone it means
+        clocks = (clock_of(m[0]) for m in _CLOCK_IN_TEXT.finditer(human))
+        return any(
+            c is not None and (c.hour, c.minute) == (moment.hour, moment.minute) for c in clocks
+        )
+
     def read_human(self, text: str, reference: datetime) -> Reading:
         text = LABEL.sub("", collapse(text)).strip(" ,|-\u2013\u2014")
-        if not text:
+        if not text or _DURATION.fullmatch(text):
             return Reading()
+        parts = _PARTS.split(text)
+        if len(parts) == 2:
+            return self._read_two_parts(parts[0], parts[1], reference)
         text, zone = self._split_zone(_CLOCK_SUFFIX.sub("", text))
         if clock_of(text) is not None:
             return Reading(parse_clock_time(text, zone, reference), is_clock=True)
         return self._dateparse(text, zone)
+
+    def _read_two_parts(self, first: str, second: str, reference: datetime) -> Reading:
+        """ "2d ago / 7:58 AM UTC": the clock on the day the other part names (the latest
+        such moment not after that day's end, or not after the moment it names)."""
+        readings = [self.read_human(first, reference), self.read_human(second, reference)]
+        clocks = [r for r in readings if r.is_clock]
+        others = [r for r in readings if not r.is_clock and (r.moment or r.day)]
+        if not clocks or not others:
+            return next((r for r in readings if r.moment), Reading())
+        other = others[0]
+        clock_text, other_text = (first, second) if readings[0].is_clock else (second, first)
+        end = other.moment
+        if end is None and other.day is not None:
+            # "2d ago" counts whole days back from the fetch, at the fetch's time of day.
+            until = self.fetched_at.astimezone(self.context.tz).time()
+            until = until if _RELATIVE.search(other_text) else time(23, 59)
+            end = datetime.combine(other.day, until, tzinfo=self.context.tz)
+        return (
+            Reading(self.read_human(clock_text, end.astimezone(UTC)).moment) if end else clocks[0]
+        )
 
     def _split_zone(self, text: str) -> tuple[str, tzinfo]:
         match = _TRAILING_ZONE.search(text)

@@ -1,30 +1,41 @@
-"""schema.org LiveBlogPosting as publishers embed it: JSON-LD scripts and microdata.
+"""schema.org LiveBlogPosting as publishers embed it in JSON-LD scripts (microdata is
+read by `microdata`), and the rules both share.
 
 JSON-LD: every `application/ld+json` script is read on its own (one malformed script
 spoils nothing else); objects may sit in lists or `@graph` arrays, `@type` may be a
 string or a list, and `liveBlogUpdate` one object or a list. An update without `url`
-takes its `@id` as its url when that is an absolute http(s) URL. Microdata: the updates are
-the `itemprop="liveBlogUpdate"` item scopes inside a LiveBlogPosting scope; property
-values come from `content`, `datetime`, `href`/`src`, or the element's text
-(HTML Living Standard, "Microdata", §5.2.4 values).
+takes its `@id` as its url when that is an absolute http(s) URL.
+
+Text fields are read as the HTML path reads a page: a headline or name is text (tags
+removed, character references decoded once); an articleBody holding markup is HTML,
+one of plain text is decoded and escaped once. Values the page copies into every update
+(its own headline, one publication time for all) say nothing about the update and are
+dropped by `without_page_values`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from aggregator.parse.entities import unescape
 from aggregator.parse.found import Found, Stamp
-from aggregator.parse.html import paragraphs_to_html
+from aggregator.parse.html import paragraphs_to_html, replace_tags
 from aggregator.parse.text import collapse
-from aggregator.parse.tree import Element, inner_html, text_of
+from aggregator.parse.tree import Element
 
 LIVE_TYPE = "LiveBlogPosting"
 _LD_JSON = "application/ld+json"
+# Markup that makes an articleBody HTML: a closing tag or a common opening one. Each
+# alternative is a fixed word, so a search tries a bounded match from each start.
+_MARKUP = re.compile(
+    r"</[a-z]|<(?:p|br|a|div|ul|ol|li|em|strong|b|i|img|h[1-6]|blockquote)[\s/>]", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class PageData:
 
     modified: str | None = None
     start: str | None = None
+    headline: str | None = None
 
 
 def jsonld_scripts(root: Element) -> list[str]:
@@ -53,12 +65,14 @@ def read_jsonld(scripts: list[str]) -> tuple[list[Found], PageData]:
             continue  # one publisher's broken script must not cost the others
         for live in (o for o in _objects(data) if LIVE_TYPE in _types(o)):
             page = PageData(
-                _string(live.get("dateModified")), _string(live.get("coverageStartTime"))
+                _string(live.get("dateModified")),
+                _string(live.get("coverageStartTime")),
+                text_field(live.get("headline")),
             )
             posts.extend(
                 _update(u) for u in _as_list(live.get("liveBlogUpdate")) if isinstance(u, dict)
             )
-    return posts, page
+    return without_page_values(posts, page), page
 
 
 def _objects(data: Any) -> Iterator[dict[str, Any]]:
@@ -94,13 +108,21 @@ def _string(value: Any) -> str | None:
     return None
 
 
+def text_field(value: Any) -> str | None:
+    """A text property as a reader sees it: "Fans&#39; <a href=x>vote</a>" -> "Fans' vote"."""
+    raw = _string(value)
+    if raw is None:
+        return None
+    return collapse(unescape(replace_tags(raw))) or None
+
+
 def _update(obj: dict[str, Any]) -> Found:
     published = _string(obj.get("datePublished"))
     modified = _string(obj.get("dateModified"))
     node_id = _string(obj.get("@id"))
     return Found(
-        title=collapse(_string(obj.get("headline")) or _string(obj.get("name")) or ""),
-        html=_body_html(_string(obj.get("articleBody")) or ""),
+        title=text_field(obj.get("headline")) or text_field(obj.get("name")) or "",
+        html=body_html(_string(obj.get("articleBody")) or ""),
         method="jsonld",
         guid=node_id or _string(obj.get("url")),
         url=_string(obj.get("url")) or _absolute(node_id),
@@ -119,89 +141,55 @@ def _absolute(node_id: str | None) -> str | None:
     return node_id if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _body_html(body: str) -> str:
-    """articleBody is plain text by the schema, yet some publishers put HTML in it."""
-    if "</p>" in body or "<br" in body:
+def body_html(body: str) -> str:
+    """articleBody is plain text by the schema, yet some publishers put HTML in it:
+    markup stays HTML (the sanitiser reads it as the page's own), plain text is
+    decoded once and escaped once, one paragraph per line."""
+    if _MARKUP.search(body):
         return body
-    paragraphs = [collapse(p) for p in body.replace("\r", "").split("\n")]
+    paragraphs = [collapse(p) for p in unescape(body).replace("\r", "").split("\n")]
     return paragraphs_to_html([p for p in paragraphs if p])
 
 
 def _author(value: Any) -> str | None:
     names = []
     for item in _as_list(value):
-        name = _string(item.get("name")) if isinstance(item, dict) else _string(item)
+        name = text_field(item.get("name") if isinstance(item, dict) else item)
         if name:
             names.append(name)
     return ", ".join(names) or None
 
 
-def read_microdata(root: Element) -> tuple[list[Found], PageData]:
-    posts: list[Found] = []
-    page = PageData()
-    for live in root.iter():
-        if not _is_scope(live) or not (live.get("itemtype") or "").rstrip("/").endswith(LIVE_TYPE):
-            continue
-        props = dict(_properties(live))
-        page = PageData(_value(props["dateModified"]) if "dateModified" in props else None)
-        posts.extend(_micro_update(el) for el in live.iter() if _is_update(el))
-    return posts, page
+def without_page_values(posts: list[Found], page: PageData) -> list[Found]:
+    """The updates without the values the page copied into each of them: a headline
+    equal to the page's own or shared by most updates, and a time, id or url shared
+    by most updates. Such a value names the page, not the update; the rendered block
+    (or nothing) then gives the update's own."""
+    titles = _repeated(posts, lambda p: p.title.casefold())
+    if page.headline:
+        titles.add(page.headline.casefold())
+    published = _repeated(posts, lambda p: p.published.machine if p.published else None)
+    updated = _repeated(posts, lambda p: p.updated.machine if p.updated else None)
+    guids = _repeated(posts, lambda p: p.guid)
+    urls = _repeated(posts, lambda p: p.url)
+    return [
+        replace(
+            post,
+            title="" if post.title.casefold() in titles else post.title,
+            published=_unless(post.published, published),
+            updated=_unless(post.updated, updated),
+            guid=None if post.guid in guids else post.guid,
+            url=None if post.url in urls else post.url,
+        )
+        for post in posts
+    ]
 
 
-def _is_scope(element: Element) -> bool:
-    return isinstance(element.tag, str) and element.get("itemscope") is not None
+def _unless(stamp: Stamp | None, copied: set[str]) -> Stamp | None:
+    return None if stamp is None or stamp.machine in copied else stamp
 
 
-def _is_update(element: Element) -> bool:
-    return _is_scope(element) and "liveBlogUpdate" in (element.get("itemprop") or "").split()
-
-
-def _properties(scope: Element) -> Iterator[tuple[str, Element]]:
-    """The scope's own properties, not those of items nested inside it, in document
-    order (a deque: taking from the front of a list is linear in its length)."""
-    stack = deque(scope)
-    while stack:
-        element = stack.popleft()
-        if not isinstance(element.tag, str):
-            continue
-        for name in (element.get("itemprop") or "").split():
-            yield name, element
-        if not _is_scope(element):
-            stack.extendleft(reversed(element))
-
-
-def _value(element: Element) -> str:
-    for attribute in ("content", "datetime"):
-        if element.get(attribute) is not None:
-            return collapse(element.get(attribute) or "")
-    if element.tag in ("a", "link", "area"):
-        return element.get("href") or ""
-    if element.tag in ("img", "audio", "video", "source"):
-        return element.get("src") or ""
-    return text_of(element)
-
-
-def _micro_update(update: Element) -> Found:
-    props: dict[str, Element] = {}
-    for name, element in _properties(update):
-        props.setdefault(name, element)
-    body = props.get("articleBody")
-    stamp = {
-        name: Stamp(machine=_value(props[name]), human=text_of(props[name]))
-        for name in ("datePublished", "dateModified")
-        if name in props
-    }
-    author = props.get("author")
-    if author is not None and _is_scope(author):
-        author = dict(_properties(author)).get("name", author)
-    url = _value(props["url"]) if "url" in props else None
-    return Found(
-        title=_value(props["headline"]) if "headline" in props else "",
-        html=inner_html(body) if body is not None else "",
-        method="microdata",
-        guid=update.get("itemid") or update.get("id") or url,
-        url=url,
-        author=text_of(author) if author is not None else None,
-        published=stamp.get("datePublished"),
-        updated=stamp.get("dateModified"),
-    )
+def _repeated(posts: list[Found], key: Callable[[Found], str | None]) -> set[str]:
+    """Values carried by at least two updates and by more than half of them."""
+    counts = Counter(k for k in map(key, posts) if k)
+    return {k for k, n in counts.items() if n >= 2 and n * 2 > len(posts)}

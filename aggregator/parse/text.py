@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aggregator.parse.times import is_time_line
+from aggregator.parse.times import date_of_line, is_time_line
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ UI_PHRASES = frozenset(
         "live", "live updates", "latest updates", "follow live", "key events",
         "show key events only", "load more", "load more updates", "load more posts",
         "show more", "show more updates", "see more", "read more", "share", "share this",
-        "share this post", "share this page", "copy link", "link copied", "skip to content",
+        "share this post", "share this page", "share this update", "share this entry",
+        "share this article", "share this story", "copy link", "link copied", "skip to content",
         "skip to main content", "skip to navigation", "back to top", "advertisement",
         "advert", "facebook", "twitter", "whatsapp", "email", "pinned", "pinned post", "refresh",
         "more on this story", "related internet links", "related topics", "related stories",
@@ -87,6 +88,11 @@ def is_attribution(paragraph: str) -> bool:
     )
 
 
+def is_stamp_line(line: str) -> bool:
+    """A time line ("10:52am BST", "5 mins ago") or a page's date line."""
+    return is_time_line(line) or date_of_line(line) is not None
+
+
 def is_title_shaped(paragraph: str) -> bool:
     """Short, starting with a capital or digit, and not ending a sentence."""
     words = paragraph.split()
@@ -94,7 +100,7 @@ def is_title_shaped(paragraph: str) -> bool:
         return False
     if paragraph[0] in _BULLETS or is_caption(paragraph) or is_attribution(paragraph):
         return False
-    if is_time_line(paragraph):
+    if is_stamp_line(paragraph):
         return False
     first = next((c for c in paragraph if c.isalnum()), "")
     last = paragraph.rstrip(_CLOSERS)[-1:]
@@ -117,7 +123,7 @@ def section_heads(blocks: Sequence[Block]) -> list[bool]:
 
 def is_body(block: Block) -> bool:
     return not (
-        block.level or block.is_caption or is_title_shaped(block.text) or is_time_line(block.text)
+        block.level or block.is_caption or is_title_shaped(block.text) or is_stamp_line(block.text)
     )
 
 
@@ -133,36 +139,81 @@ def headline_from(text: str) -> str:
 @dataclass
 class _Chunker:
     """Joins wrapped lines into paragraphs; lone-standing lines (headings, captions,
-    attributions, time lines like "10:52am BST") become their own block."""
+    attributions, time and date lines like "10:52am BST") become their own block.
 
+    Two line breaks are told apart by the line after them: a time line after an
+    unfinished sentence stays in it when the sentence goes on in lower case ("which
+    began / 20 mins ago / was adjourned"), and a title line just after a time line
+    stands alone when the next line's first word would still have fitted on it, so no
+    wrapping broke the line there. `width` is the longest line: the wrapping width, if
+    the text was wrapped at all."""
+
+    width: int = 0
     blocks: list[Block] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    held: str | None = None
+    after_stamp: bool = False
+    is_pending_after_stamp: bool = False
 
     def add(self, line: str, level: int = 0, starts_block: bool = False) -> None:
+        if self.held is not None:
+            self._settle(line, bool(level) or starts_block)
+        is_stamp = not level and is_stamp_line(line)
         if not line:
             self.flush()
         elif is_chrome(line):
             return
-        elif level or is_caption(line) or is_attribution(line) or is_time_line(line):
+        elif level or is_caption(line) or is_attribution(line) or is_stamp:
+            if is_stamp and self._is_in_sentence():
+                self.held = line
+                return
             self.flush()
             self.blocks.append(Block(line, level=level, is_caption=not level and is_caption(line)))
+            self.after_stamp = is_stamp
         else:
-            if starts_block:
+            if starts_block or self._ends_title(line):
                 self.flush()
+            if not self.pending:
+                self.is_pending_after_stamp = self.after_stamp
             self.pending.append(line)
+            self.after_stamp = False
 
     def flush(self) -> None:
         if self.pending:
             joined = " ".join(self.pending)
             self.blocks.append(Block(joined, is_caption=is_caption(joined)))
             self.pending = []
+        if self.held is not None:
+            self.blocks.append(Block(self.held))
+            self.held = None
+            self.after_stamp = True
+
+    def _is_in_sentence(self) -> bool:
+        return bool(self.pending) and self.pending[-1].rstrip(_CLOSERS)[-1:] not in _SENTENCE_END
+
+    def _settle(self, line: str, is_own_block: bool) -> None:
+        """The held time line goes on with the sentence it interrupts, or stands alone."""
+        if line and not is_own_block and line[0].islower() and not is_chrome(line):
+            self.pending.append(self.held or "")
+            self.held = None
+        else:
+            self.flush()
+
+    def _ends_title(self, line: str) -> bool:
+        """Whether the pending title line ends before `line` (see the class docstring)."""
+        if not self.is_pending_after_stamp or len(self.pending) != 1 or line[0].islower():
+            return False
+        title = self.pending[0]
+        fits = len(title) + 1 + len(line.split(" ", 1)[0]) <= self.width
+        return fits and is_title_shaped(title)
 
 
 def read_text_blocks(text: str) -> list[Block]:
     """Paragraphs of plain text: blank lines separate them, wrapped lines are joined."""
-    chunker = _Chunker()
-    for line in text.splitlines():
-        chunker.add(collapse(line))
+    lines = [collapse(line) for line in text.splitlines()]
+    chunker = _Chunker(width=max(map(len, lines), default=0))
+    for line in lines:
+        chunker.add(line)
     chunker.flush()
     return chunker.blocks
 
@@ -188,9 +239,9 @@ MARKDOWN_HEADING_LINE = re.compile(r"^#{1,6}\s+\S", re.MULTILINE)
 def read_markdown_blocks(text: str) -> list[Block]:
     """Paragraphs of Markdown: ATX headings keep their level, image alt text is a
     caption, list items are paragraphs, inline markup is reduced to its text."""
-    chunker = _Chunker()
-    for raw in text.splitlines():
-        line = collapse(raw)
+    lines = [collapse(raw) for raw in text.splitlines()]
+    chunker = _Chunker(width=max(map(len, lines), default=0))
+    for line in lines:
         if quotes := _QUOTE_MARKERS.match(line):
             line = line[quotes.end() :]  # "> > text": every ">" and the space after it
         if _RULE.fullmatch(line):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-# "15:42", "15.42", "3.42pm", "10:52 am", "3:42 p.m.", French "14h05" as a whole line.
+# "15:42", "15.42", "3.42pm", "10:52 am", "3:42 p.m.", French "14h05" as a whole line;
+# an hour alone only with its meridiem ("10 p.m.", AP style).
 _CLOCK = re.compile(
-    r"(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})\s*+(?P<meridiem>[ap]\.?m\.?)?",
+    r"(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*+(?P<meridiem>[ap]\.?m\.?)?",
     re.IGNORECASE,
 )
 # A time followed by the rest of a line, e.g. "14:05 Trains cancelled" or "14:05 - Trains".
@@ -26,7 +27,10 @@ LABEL = re.compile(
 # zone abbreviation ("10:52am BST", "14:30 Uhr"), a relative time ("5 mins ago",
 # "il y a 5 minutes"), or a written date with an optional clock ("Tuesday 26 August
 # 2014", "August 26, 2014 at 10:52"). Only the shape is checked; stamps.py reads it.
-_CLOCK_WORDS = r"\d{1,2}[:.h]\d{2}(?:\s*+(?i:[ap]\.?m\.?))?(?:\s*+\(?[A-Z]{2,5}\)?)?(?i:\s++uhr)?"
+_CLOCK_WORDS = (
+    r"(?:\d{1,2}[:.h]\d{2}(?:\s*+(?i:[ap]\.?m\.?))?|\d{1,2}\s*+(?i:[ap]\.?m\.?))"
+    r"(?:\s*+\(?[A-Z]{2,5}\)?)?(?i:\s++uhr)?"
+)
 _MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _WEEKDAY = r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s++)?"
 _DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
@@ -48,8 +52,10 @@ def clock_of(line: str) -> time | None:
     match = _CLOCK.fullmatch(line.strip())
     if match is None:
         return None
-    hour, minute = int(match["hour"]), int(match["minute"])
     meridiem = (match["meridiem"] or "").lower().replace(".", "")
+    if match["minute"] is None and not meridiem:
+        return None  # a bare number is no clock
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
     if meridiem:
         if not 1 <= hour <= 12:
             return None
@@ -90,3 +96,44 @@ def split_leading_clock(line: str) -> tuple[str, str] | None:
     if match is None or clock_of(match["clock"]) is None:
         return None
     return match["clock"], match["rest"].strip()
+
+
+# A written date and nothing else ("Tuesday 26 August 2014", "August 26, 2014").
+_DATE_ONLY = re.compile(
+    rf"{_WEEKDAY}{_DAY}\s++{_MONTH}(?:\s++\d{{4}})?|{_WEEKDAY}{_MONTH}\s++{_DAY},?(?:\s++\d{{4}})?"
+)
+# What may stand between a page's date and the place it was written at.
+_PLACE_SEPARATORS = (" - ", " \u2013 ", " \u2014 ", " | ", " \u00b7 ")
+_MAX_PLACE_WORDS = 6
+_MAX_DATE_LINE = 120
+_DIGIT = re.compile(r"\d")
+_RELATIVE = re.compile(
+    r"(?i:\d++\s*+(?:sec|second|min|minute|hr|hour|day)s?\s++ago|just now)"
+    r"|(?i:(?:il y a|vor|hace)\s++\d++\s++\w+)"
+)
+
+
+def date_of_line(line: str) -> str | None:
+    """The date a page's date line gives, when the line is a written date with no clock,
+    alone ("Tuesday 26 August 2014") or with a short place after a dash ("Wednesday 4
+    February 2015 - Town Hall"); None for any other line."""
+    if len(line) > _MAX_DATE_LINE or _DIGIT.search(line) is None:
+        return None
+    text = " ".join(line.split())
+    cuts = [(at, len(s)) for s in _PLACE_SEPARATORS if (at := text.find(s)) >= 0]
+    at, width = min(cuts, default=(len(text), 0))
+    if _DATE_ONLY.fullmatch(text[:at]) is None:
+        return None
+    return text[:at] if not cuts or _is_place(text[at + width :]) else None
+
+
+def _is_place(text: str) -> bool:
+    """A short name ("Town Hall", "Day 3"), not a sentence."""
+    words = text.split()
+    return 0 < len(words) <= _MAX_PLACE_WORDS and text[0].isalnum() and text[-1] not in ".!?:;,"
+
+
+def is_relative_time(line: str) -> bool:
+    """A (labelled) time counted back from when the page was shown: "5 mins ago"."""
+    text = LABEL.sub("", line.strip()).strip(" ,|-\u2013\u2014")
+    return _RELATIVE.fullmatch(text) is not None
