@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import ConfigError
-from aggregator.types import KINDS, Kind, SourceSpec, StorySpec
+from aggregator.types import DEFAULT_PAGE_SIZE, KINDS, Kind, SourceSpec, StorySpec
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/aggregator.sqlite"
@@ -35,7 +35,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
-_STORY_KEYS = {"id", "title", "keywords", "exclude"}
+_STORY_KEYS = {"id", "title", "keywords", "exclude", "page_size"}
 _SOURCE_KEYS = {
     "name",
     "story",
@@ -250,7 +250,15 @@ def _stories(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[StorySpe
             raise check.fail(f"{where}.id", f"duplicate story id {story_id!r}")
         keywords, exclude = (_words(check, table, key, where) for key in ("keywords", "exclude"))
         title = check.text(table, "title", where, story_id)
-        stories.append(StorySpec(story_id, title, keywords=keywords, exclude=exclude))
+        page_size = table.get("page_size", DEFAULT_PAGE_SIZE)
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 10 <= page_size <= 1000
+        ):
+            raise check.fail(f"{where}.page_size", "must be an integer from 10 to 1000")
+        story = StorySpec(story_id, title, keywords=keywords, exclude=exclude, page_size=page_size)
+        stories.append(story)
     if not stories:
         raise check.fail("[[stories]]", "at least one story is required")
     return tuple(stories)

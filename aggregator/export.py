@@ -18,7 +18,7 @@ log = logging.getLogger("aggregator.export")
 
 def render_story(store: Store, settings: Settings, story: StorySpec, fmt: FeedFormat) -> bytes:
     story_url = settings.service.public_url + f"/stories/{story.id}"
-    return render_feed(store.story_view(story), fmt, story_url=story_url)
+    return render_feed(store.story_view(story, everything=True), fmt, story_url=story_url)
 
 
 def write_atomically(path: Path, body: bytes) -> None:

@@ -6,6 +6,7 @@
     GET /stories/{id}.json         JSON Feed 1.1
     GET /stories/{id}/events       Server-Sent Events: new and updated entries
     GET /stories/{id}              the readable page
+    GET /stories/{id}/archive/{n}[.atom|.json]   closed archive page n (RFC 5005), 0 oldest
 
 Starlette rather than FastAPI: every response here is a document we render ourselves,
 so request/response models and OpenAPI would add weight without use.
@@ -50,6 +51,7 @@ HTML_TYPE = "text/html; charset=utf-8"
 STREAM_RECHECK_SECONDS = 5.0
 STREAM_PING_SECONDS = 15.0
 STREAM_BACKLOG = 50
+ARCHIVE_MAX_AGE = 3600
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ def create_app(
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
+        Route("/stories/{story_id}/archive/{archive:int}.atom", site.atom),
+        Route("/stories/{story_id}/archive/{archive:int}.json", site.jsonfeed),
+        Route("/stories/{story_id}/archive/{archive:int}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
     app = Starlette(routes=routes)
@@ -155,13 +160,19 @@ class _Site:
         story = self.story(request)
         if story is None:
             return _not_found(request)
+        archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
-        form = f"{media_type} hub={self._hub()}"  # a new hub in the config renders afresh
+        # A new hub in the config renders afresh.
+        form = f"{media_type} hub={self._hub()} archive={archive}"
         rendered = self.rendered.peek(story, form, base)
         if rendered is None:
             get = self.rendered.get
-            rendered = await anyio.to_thread.run_sync(get, story, form, base, render)
-        return _conditional(request, rendered, media_type)
+            rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
+        if rendered is None:
+            return _not_found(request, f"no archive page {archive} of story {story.id!r}")
+        # Archive pages keep their entries; only an edit or deletion of one changes them.
+        cache = "no-cache" if archive is None else f"max-age={ARCHIVE_MAX_AGE}"
+        return _conditional(request, rendered, media_type, cache)
 
     def _hub(self) -> str | None:
         return self.live.current.service.websub_hub
@@ -174,8 +185,7 @@ class _Site:
 
     @staticmethod
     def _page(view: StoryView, base: str) -> bytes:
-        urls = {"atom_url": f"{base}.atom", "json_url": f"{base}.json"}
-        return render_page(view, events_url=f"{base}/events", **urls).encode()
+        return render_page(view, story_url=base).encode()
 
     async def events(self, request: Request) -> Response:
         story = self.story(request)
@@ -244,11 +254,13 @@ def _last_event_id(request: Request) -> int | None:
     return read_count(raw, INTEGER_MAX)
 
 
-def _conditional(request: Request, rendered: Rendered, media_type: str) -> Response:
+def _conditional(
+    request: Request, rendered: Rendered, media_type: str, cache: str = "no-cache"
+) -> Response:
     """200 with validators, or 304 when the client's copy is current (RFC 9110 §13).
     A rendering kept with its gzip variant is sent gzipped to clients that accept it."""
     packed = rendered.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
-    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": cache}
     if rendered.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
     modified = rendered.modified
@@ -296,9 +308,9 @@ def _not_modified_since(request: Request, modified: datetime) -> bool:
     return modified.replace(microsecond=0) <= since
 
 
-def _not_found(request: Request) -> Response:
+def _not_found(request: Request, reason: str | None = None) -> Response:
     story = request.path_params.get("story_id", "")
-    return JSONResponse({"error": f"no story {story!r}"}, status_code=404)
+    return JSONResponse({"error": reason or f"no story {story!r}"}, status_code=404)
 
 
 def _rfc3339(value: datetime | None) -> str | None:

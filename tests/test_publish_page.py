@@ -33,7 +33,7 @@ class Outline(HTMLParser):
 
 
 def render(view: StoryView) -> str:
-    return render_page(view, atom_url=ATOM_URL, json_url=JSON_URL, events_url=EVENTS_URL)
+    return render_page(view, story_url=f"{BASE}/stories/rotherham")
 
 
 def test_head_links_both_feeds() -> None:
@@ -56,7 +56,7 @@ def test_timeline_shows_times_sources_and_markers() -> None:
     assert GUARDIAN_COPY in hrefs and "https://www.theguardian.com/politics/rss" not in hrefs
     assert "Jane Smith, bbc-live" in text
     assert str(outline.all("article")[0]["data-id"]).startswith("urn:uuid:")
-    assert outline.all("p")[1]["data-events"] == EVENTS_URL
+    assert outline.all("p")[1]["data-events"] == f"{EVENTS_URL}?after=0"
 
 
 def test_every_text_value_is_escaped() -> None:

@@ -13,12 +13,14 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from aggregator import PROJECT_URL, __version__
 from aggregator.publish.ids import entry_iri, feed_iri, is_web_url, source_iri
+from aggregator.publish.paging import PageLinks
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.types import FeedEntry, SourceRef, StoryView
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 AGG_NS = f"{PROJECT_URL}/ns"
 TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 ATOM_TYPE = "application/atom+xml"
 FEED_AUTHOR = "aggregator"
 
@@ -33,15 +35,18 @@ def render_atom(
     page_url: str,
     fallback_updated: datetime,
     hub_url: str | None = None,
+    links: PageLinks | None = None,
 ) -> bytes:
     """The story's feed as UTF-8 Atom, entries in the order given (newest first).
 
-    The feed's `updated` is its newest entry's, or `fallback_updated` when it has none,
-    so an unchanged story renders to the same bytes.
+    The feed's `updated` is when the story last changed, or `fallback_updated` when
+    nothing is recorded, so an unchanged story renders to the same bytes. `links`: the
+    page's place among the story's archive pages (RFC 5005).
     """
     # Namespace declarations written as plain attributes with prefixed tags: avoids
     # ElementTree's process-wide register_namespace, which publish must not touch.
-    feed = Element("feed", {"xmlns": ATOM_NS, "xmlns:agg": AGG_NS, "xmlns:at": TOMBSTONE_NS})
+    namespaces = {"xmlns": ATOM_NS, "xmlns:agg": AGG_NS, "xmlns:at": TOMBSTONE_NS}
+    feed = Element("feed", namespaces | {"xmlns:fh": HISTORY_NS})
     _text(feed, "id", feed_iri(view.story.id))
     _text(feed, "title", view.story.title)
     _text(feed, "updated", format_rfc3339(view.updated or fallback_updated))
@@ -51,6 +56,8 @@ def render_atom(
     if hub_url:
         # WebSub §4: the hub and the self link tell subscribers where to subscribe.
         _link(feed, "hub", hub_url, None)
+    if links is not None:
+        _history(feed, links)
     generator = _text(feed, "generator", "aggregator")
     generator.set("uri", PROJECT_URL)
     generator.set("version", __version__)
@@ -62,6 +69,18 @@ def render_atom(
     indent(feed, space=" ")
     body = tostring(feed, encoding="unicode")
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.encode("utf-8")
+
+
+def _history(feed: Element, links: PageLinks) -> None:
+    """RFC 5005 §4: an archive page says so and links to the current document and to its
+    neighbours; the current document links to the newest archive page."""
+    if links.is_archive:
+        SubElement(feed, "fh:archive")
+        _link(feed, "current", links.current, ATOM_TYPE)
+    if links.older:
+        _link(feed, "prev-archive", links.older, ATOM_TYPE)
+    if links.newer:
+        _link(feed, "next-archive", links.newer, ATOM_TYPE)
 
 
 def _entry(entry: FeedEntry) -> Element:

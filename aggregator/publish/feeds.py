@@ -7,6 +7,7 @@ from typing import Literal
 
 from aggregator.publish.atom import render_atom
 from aggregator.publish.jsonfeed import render_jsonfeed
+from aggregator.publish.paging import page_links
 from aggregator.types import StoryView
 
 FeedFormat = Literal["atom", "json"]
@@ -18,14 +19,25 @@ EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 def render_feed(
     view: StoryView, fmt: FeedFormat, *, story_url: str, hub_url: str | None = None
 ) -> bytes:
-    """`story_url` is the story page; the feeds live at `story_url + ".atom"` / `".json"`.
-    `hub_url`: the WebSub hub the feeds announce their changes to, if any."""
+    """`story_url` is the story page; the feeds live at `story_url + ".atom"` / `".json"`,
+    their archive pages under `story_url + "/archive/"`. `hub_url`: the WebSub hub the
+    subscription feeds announce their changes to, if any."""
+    page_url = page_links(view, story_url, "").this
     if fmt == "atom":
+        links = page_links(view, story_url, ".atom")
         return render_atom(
             view,
-            self_url=f"{story_url}.atom",
-            page_url=story_url,
+            self_url=links.this,
+            page_url=page_url,
             fallback_updated=EMPTY_FEED_UPDATED,
-            hub_url=hub_url,
+            hub_url=None if links.is_archive else hub_url,
+            links=links,
         )
-    return render_jsonfeed(view, feed_url=f"{story_url}.json", page_url=story_url, hub_url=hub_url)
+    links = page_links(view, story_url, ".json")
+    return render_jsonfeed(
+        view,
+        feed_url=links.current,
+        page_url=page_url,
+        hub_url=None if links.is_archive else hub_url,
+        next_url=links.older,
+    )

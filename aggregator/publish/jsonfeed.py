@@ -21,9 +21,15 @@ EXTENSION_ABOUT = PROJECT_URL
 
 
 def render_jsonfeed(
-    view: StoryView, *, feed_url: str, page_url: str, hub_url: str | None = None
+    view: StoryView,
+    *,
+    feed_url: str,
+    page_url: str,
+    hub_url: str | None = None,
+    next_url: str | None = None,
 ) -> bytes:
-    """The story's feed as UTF-8 JSON, items newest first by `date_published`."""
+    """The story's feed as UTF-8 JSON, items newest first by `date_published`;
+    `next_url` is the page holding the entries before these."""
     story = view.story
     feed: dict[str, Any] = {
         "version": VERSION,
@@ -34,6 +40,8 @@ def render_jsonfeed(
         "authors": [{"name": "aggregator", "url": PROJECT_URL}],
         "items": [entry_json(e) for e in by_published(view.entries)],
     }
+    if next_url:
+        feed["next_url"] = next_url
     if hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": hub_url}]  # JSON Feed 1.1 "hubs"
     if view.deleted:

@@ -15,6 +15,7 @@ import nh3
 
 from aggregator.publish.ids import entry_iri, is_web_url
 from aggregator.publish.jsonfeed import by_published
+from aggregator.publish.paging import PageLinks, page_links
 from aggregator.publish.timefmt import format_human, format_rfc3339
 from aggregator.types import FeedEntry, SourceRef, StorySpec, StoryView
 
@@ -52,26 +53,60 @@ s.addEventListener("new",on);s.addEventListener("update",on);})();
 """
 
 
-def render_page(view: StoryView, *, atom_url: str, json_url: str, events_url: str) -> str:
-    """The story's timeline, newest first by publication time, as one HTML5 document."""
+def render_page(view: StoryView, *, story_url: str) -> str:
+    """One page of the story's timeline (the newest, or an archive page), newest first by
+    publication time, as one HTML5 document."""
     story = view.story
+    atom_url, json_url = f"{story_url}.atom", f"{story_url}.json"
+    links = page_links(view, story_url, "")
     head = _head(story.title, atom_url, json_url)
-    count = len(view.entries)
     intro = (
         f"<header><h1>{escape(story.title)}</h1>"
-        f"<p>{count} {'entry' if count == 1 else 'entries'} from every source following "
-        f'this story. Subscribe: <a href="{escape(atom_url)}">Atom</a> · '
+        f'<p>{_showing(view)} Subscribe: <a href="{escape(atom_url)}">Atom</a> · '
         f'<a href="{escape(json_url)}">JSON Feed</a></p></header>'
     )
-    live = (
-        f'<p id="live" hidden data-events="{escape(events_url)}" role="status">'
-        '<span></span><a href="">reload</a></p>'
-    )
+    live = ""
+    if not links.is_archive:
+        # The stream starts after the newest event this page already shows.
+        events_url = f"{story_url}/events?after={view.last_event}"
+        live = (
+            f'<p id="live" hidden data-events="{escape(events_url)}" role="status">'
+            '<span></span><a href="">reload</a></p>'
+        )
     articles = "".join(_article(e) for e in by_published(view.entries))
     if not articles:
         articles = "<p>Nothing yet: no source has published anything for this story.</p>"
-    body = f"{intro}{live}<main>{articles}</main><script>{_SCRIPT}</script>"
+    script = "" if links.is_archive else f"<script>{_SCRIPT}</script>"
+    body = f"{intro}{live}<main>{articles}</main>{_pager(links)}{script}"
     return _document(head, body)
+
+
+def _showing(view: StoryView) -> str:
+    count, total = len(view.entries), view.total or len(view.entries)
+    noun = "entry" if total == 1 else "entries"
+    if view.archive is not None:
+        return (
+            f"Archive page {view.archive + 1} of {view.archives}: {count} of the "
+            f"{total} {noun} from every source following this story."
+        )
+    if count < total:
+        return (
+            f"The newest {count} of {total} {noun} from every source following this "
+            "story; older ones are on the archive pages linked below."
+        )
+    return f"{total} {noun} from every source following this story."
+
+
+def _pager(links: PageLinks) -> str:
+    """Links to the older and newer pages of the timeline, when there are any."""
+    parts = []
+    if links.older:
+        parts.append(f'<a rel="prev" href="{escape(links.older)}">Older updates</a>')
+    if links.is_archive:
+        newer = links.newer or links.current
+        parts.append(f'<a rel="next" href="{escape(newer)}">Newer updates</a>')
+        parts.append(f'<a href="{escape(links.current)}">Latest</a>')
+    return f'<nav class="pager">{" · ".join(parts)}</nav>' if parts else ""
 
 
 def render_index(stories: Sequence[tuple[StorySpec, int]], *, base_url: str) -> str:
