@@ -41,6 +41,8 @@ class StorySpec:
     # A feed's item that mentions one of these is left out, even if it mentions a keyword.
     exclude: tuple[str, ...] = ()
     page_size: int = DEFAULT_PAGE_SIZE
+    # The IANA zone the story's page shows its times in.
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ class SourceSpec:
     # Bounds of the adaptive schedule (aggregator.schedule); None: derived from `interval`.
     min_interval: float | None = None
     max_interval: float | None = None
+    # The name shown to readers; the config `name` when not given.
+    title: str = ""
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
 
     @property
     def location(self) -> str:
@@ -314,6 +322,12 @@ class SourceRef:
     url: str | None
     # For a copy ("also reported by"): where that source published it, its own original.
     link: str | None = None
+    # The name readers see (the config's `title`); None: the config name.
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _entry(entry: FeedEntry) -> Element:
     _text(node, "title", entry.title)
     _text(node, "published", format_rfc3339(entry.published))
     _text(node, "updated", format_rfc3339(entry.updated))
-    _person(node, "author", entry.author or entry.source.name, None)
+    _person(node, "author", entry.author or entry.source.display_title, None)
     if entry.html:
         _text(node, "content", entry.html).set("type", "html")
     else:
@@ -98,7 +98,7 @@ def _entry(entry: FeedEntry) -> Element:
         _link(node, "alternate", entry.url, "text/html")
     for other in entry.also_from:  # §4.2.7.2: where else this came from, the copy itself
         if is_web_url(other.link):
-            _link(node, "via", other.link, "text/html").set("title", _clean(other.name))
+            _link(node, "via", other.link, "text/html").set("title", _clean(other.display_title))
     node.append(_source(entry.source))
     _text(node, "agg:time-source", entry.time_source)
     for other in entry.also_from:
@@ -110,7 +110,7 @@ def _tombstone(entry: FeedEntry) -> Element:
     """RFC 6721 §2: the entry `ref` was deleted at `when`, so readers can drop it."""
     when = format_rfc3339(entry.deleted_at or entry.updated)
     node = Element("at:deleted-entry", {"ref": entry_iri(entry.story, entry.key), "when": when})
-    _text(node, "at:comment", f"Removed from {entry.source.name}: {entry.title}")
+    _text(node, "at:comment", f"Removed from {entry.source.display_title}: {entry.title}")
     node.append(_source(entry.source))
     return node
 
@@ -119,7 +119,7 @@ def _source(source: SourceRef) -> Element:
     """RFC 4287 §4.2.11: the originating feed's metadata, as much of it as we know."""
     node = Element("source")
     _text(node, "id", source_iri(source))
-    _text(node, "title", source.name)
+    _text(node, "title", source.display_title)
     if is_web_url(source.url):  # the feed itself; its home page is not known to us
         _link(node, "self", source.url, None)
     return node

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
 
 from aggregator.publish.atom import render_atom
 from aggregator.publish.jsonfeed import render_jsonfeed
 from aggregator.publish.paging import page_links
-from aggregator.types import StoryView
+from aggregator.types import FeedEntry, SourceRef, StoryView
 
 FeedFormat = Literal["atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "json")
@@ -40,4 +42,25 @@ def render_feed(
         page_url=page_url,
         hub_url=None if links.is_archive else hub_url,
         next_url=links.older,
+    )
+
+
+def titled(view: StoryView, titles: Mapping[str, str]) -> StoryView:
+    """The view with each source named by its display title (config name -> title)."""
+
+    entries = tuple(titled_entry(e, titles) for e in view.entries)
+    return replace(
+        view, entries=entries, deleted=tuple(titled_entry(e, titles) for e in view.deleted)
+    )
+
+
+def titled_entry(entry: FeedEntry, titles: Mapping[str, str]) -> FeedEntry:
+    """The entry with its source and copies named by their display titles."""
+
+    def source(ref: SourceRef) -> SourceRef:
+        title = titles.get(ref.name)
+        return replace(ref, title=title) if title and title != ref.name else ref
+
+    return replace(
+        entry, source=source(entry.source), also_from=tuple(map(source, entry.also_from))
     )

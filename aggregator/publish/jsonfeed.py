@@ -81,7 +81,7 @@ def entry_json(entry: FeedEntry) -> dict[str, Any]:
     item["content_text"] = entry.text or entry.title
     item["date_published"] = format_rfc3339(entry.published)
     item["date_modified"] = format_rfc3339(entry.updated)
-    item["authors"] = [{"name": entry.author or entry.source.name}]
+    item["authors"] = [{"name": entry.author or entry.source.display_title}]
     item[EXTENSION_KEY] = {
         "about": EXTENSION_ABOUT,
         "time_source": entry.time_source,
@@ -96,6 +96,7 @@ def source_json(source: SourceRef) -> dict[str, Any]:
     files); for a copy, `link` is where that source published it (null if unknown)."""
     return {
         "name": source.name,
+        "title": source.display_title,
         "kind": source.kind,
         "url": source.url if is_web_url(source.url) else None,
         "link": source.link if is_web_url(source.link) else None,
