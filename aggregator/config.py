@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import ConfigError
-from aggregator.types import KINDS, Kind, SourceSpec, StorySpec
+from aggregator.types import DEFAULT_PAGE_SIZE, KINDS, Kind, SourceSpec, StorySpec
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/aggregator.sqlite"
@@ -35,7 +35,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
-_STORY_KEYS = {"id", "title", "keywords", "exclude"}
+_STORY_KEYS = {"id", "title", "keywords", "exclude", "page_size", "timezone"}
 _SOURCE_KEYS = {
     "name",
     "story",
@@ -47,6 +47,7 @@ _SOURCE_KEYS = {
     "max_interval",
     "timezone",
     "abbreviations",
+    "title",
 }
 # Unless the config says otherwise, a publishing source is polled up to five times as
 # often as its interval and a quiet one slows to an hour (or to its interval if longer).
@@ -105,7 +106,7 @@ def load(path: Path, environ: Mapping[str, str]) -> Settings:
     check = _Checker(file)
     check.only_keys(raw, {"service", "stories", "sources"}, "")
     service = _service(check, check.table(raw, "service"), environ)
-    stories = _stories(check, check.array(raw, "stories"))
+    stories = _stories(check, check.array(raw, "stories"), service.timezone)
     base = path.resolve().parent
     sources = _sources(check, check.array(raw, "sources"), stories, base, service.timezone)
     return Settings(path=path, service=service, stories=stories, sources=sources)
@@ -238,7 +239,9 @@ def _timezone(check: _Checker, table: Mapping[str, Any], where: str, default: st
     return name
 
 
-def _stories(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[StorySpec, ...]:
+def _stories(
+    check: _Checker, tables: list[Mapping[str, Any]], default_tz: str
+) -> tuple[StorySpec, ...]:
     stories: list[StorySpec] = []
     for i, table in enumerate(tables):
         where = f"[[stories]] #{i + 1}"
@@ -250,7 +253,22 @@ def _stories(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[StorySpe
             raise check.fail(f"{where}.id", f"duplicate story id {story_id!r}")
         keywords, exclude = (_words(check, table, key, where) for key in ("keywords", "exclude"))
         title = check.text(table, "title", where, story_id)
-        stories.append(StorySpec(story_id, title, keywords=keywords, exclude=exclude))
+        page_size = table.get("page_size", DEFAULT_PAGE_SIZE)
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 10 <= page_size <= 1000
+        ):
+            raise check.fail(f"{where}.page_size", "must be an integer from 10 to 1000")
+        story = StorySpec(
+            story_id,
+            title,
+            keywords=keywords,
+            exclude=exclude,
+            page_size=page_size,
+            timezone=_timezone(check, table, where, default_tz),
+        )
+        stories.append(story)
     if not stories:
         raise check.fail("[[stories]]", "at least one story is required")
     return tuple(stories)
@@ -294,8 +312,10 @@ def _source(
         raise check.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}")
     url, path = _location(check, table, where, base)
     interval, low, high = _intervals(check, table, where, "url" if url else "path")
+    title = check.text(table, "title", where, name).strip() or name
     return SourceSpec(
         name=name,
+        title=title,
         story=story,
         kind=_kind(kind),
         url=url,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aggregator.config import LiveSettings, Settings
 from aggregator.errors import AggregatorError
-from aggregator.publish.feeds import FEED_FORMATS, FeedFormat, render_feed
+from aggregator.publish.feeds import FEED_FORMATS, FeedFormat, render_feed, titled
 from aggregator.store import Store
 from aggregator.types import StorySpec
 
@@ -18,7 +18,9 @@ log = logging.getLogger("aggregator.export")
 
 def render_story(store: Store, settings: Settings, story: StorySpec, fmt: FeedFormat) -> bytes:
     story_url = settings.service.public_url + f"/stories/{story.id}"
-    return render_feed(store.story_view(story), fmt, story_url=story_url)
+    titles = {s.name: s.display_title for s in settings.sources}
+    view = titled(store.story_view(story, everything=True), titles)
+    return render_feed(view, fmt, story_url=story_url)
 
 
 def write_atomically(path: Path, body: bytes) -> None:

@@ -81,8 +81,11 @@ class RenderCache:
             return None
         return kept.rendered
 
-    def get(self, story: StorySpec, form: str, base: str, render: Renderer) -> Rendered:
-        """The story rendered by `render` (named `form`), from memory when still current.
+    def get(
+        self, story: StorySpec, form: str, base: str, render: Renderer, archive: int | None = None
+    ) -> Rendered | None:
+        """The story (or its archive page `archive`) rendered by `render` (named `form`),
+        from memory when still current; None for an archive page that is not closed.
         Blocking: call it from a worker thread."""
         # Read the signal's generation, then the version, then the view: a write landing
         # in between leaves a newer document under an older version and generation, which
@@ -96,7 +99,13 @@ class RenderCache:
         if kept is not None and kept.version == version:
             rendered = kept.rendered
         else:
-            view = self.store.story_view(story)
+            view = (
+                self.store.story_view(story)
+                if archive is None
+                else self.store.archive_view(story, archive)
+            )
+            if view is None:
+                return None
             body = render(view, base)
             packed = gzip.compress(body, GZIP_LEVEL, mtime=0)
             rendered = Rendered(body, etag_of(body), view.updated, packed)

@@ -28,6 +28,11 @@ MatchMethod = Literal["exact", "near"]
 EventKind = Literal["new", "update", "delete"]
 
 
+# Entries per published page: the subscription documents show the newest this many
+# (and the entries since the last archive page closed); archive pages hold this many each.
+DEFAULT_PAGE_SIZE = 100
+
+
 @dataclass(frozen=True)
 class StorySpec:
     id: str
@@ -35,6 +40,9 @@ class StorySpec:
     keywords: tuple[str, ...] = ()
     # A feed's item that mentions one of these is left out, even if it mentions a keyword.
     exclude: tuple[str, ...] = ()
+    page_size: int = DEFAULT_PAGE_SIZE
+    # The IANA zone the story's page shows its times in.
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,12 @@ class SourceSpec:
     # Bounds of the adaptive schedule (aggregator.schedule); None: derived from `interval`.
     min_interval: float | None = None
     max_interval: float | None = None
+    # The name shown to readers; the config `name` when not given.
+    title: str = ""
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
 
     @property
     def location(self) -> str:
@@ -310,6 +324,12 @@ class SourceRef:
     url: str | None
     # For a copy ("also reported by"): where that source published it, its own original.
     link: str | None = None
+    # The name readers see (the config's `title`); None: the config name.
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
 
 
 @dataclass(frozen=True)
@@ -343,6 +363,14 @@ class StoryView:
     # When the stored story last changed (a post added, edited, copied, deleted, split),
     # strictly later with each change; None for a store that has not recorded one.
     changed_at: datetime | None = None
+    # Paging (RFC 5005): how many archive pages are closed (numbered 0 = oldest up);
+    # `archive` is the page this view is, None for the subscription document; `total`
+    # the story's entries on every page together.
+    archives: int = 0
+    archive: int | None = None
+    total: int = 0
+    # The newest event of the story when it was read: a page's live stream starts after it.
+    last_event: int = 0
 
     @property
     def updated(self) -> datetime | None:

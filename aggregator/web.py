@@ -6,6 +6,7 @@
     GET /stories/{id}.json         JSON Feed 1.1
     GET /stories/{id}/events       Server-Sent Events: new and updated entries
     GET /stories/{id}              the readable page
+    GET /stories/{id}/archive/{n}[.atom|.json]   closed archive page n (RFC 5005), 0 oldest
 
 Starlette rather than FastAPI: every response here is a document we render ourselves,
 so request/response models and OpenAPI would add weight without use.
@@ -13,9 +14,10 @@ so request/response models and OpenAPI would add weight without use.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -24,15 +26,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aggregator.config import LiveSettings
 from aggregator.digits import INTEGER_MAX, read_count
 from aggregator.errors import StoreError
 from aggregator.parsing import INLINE, Parsing
-from aggregator.publish.feeds import render_feed
-from aggregator.publish.page import render_index, render_page
+from aggregator.publish.feeds import render_feed, titled, titled_entry
+from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
@@ -50,6 +52,7 @@ HTML_TYPE = "text/html; charset=utf-8"
 STREAM_RECHECK_SECONDS = 5.0
 STREAM_PING_SECONDS = 15.0
 STREAM_BACKLOG = 50
+ARCHIVE_MAX_AGE = 3600
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ def create_app(
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
+        Route("/stories/{story_id}/archive/{archive:int}.atom", site.atom),
+        Route("/stories/{story_id}/archive/{archive:int}.json", site.jsonfeed),
+        Route("/stories/{story_id}/archive/{archive:int}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
     app = Starlette(routes=routes)
@@ -105,7 +111,8 @@ class _Site:
 
     async def index(self, request: Request) -> Response:
         counts = await anyio.to_thread.run_sync(self.store.entry_counts)
-        stories = [(s, counts.get(s.id, 0)) for s in self.live.current.stories]
+        lines = await anyio.to_thread.run_sync(self._source_lines)
+        stories = [(s, counts.get(s.id, 0), lines.get(s.id, [])) for s in self.live.current.stories]
         body = render_index(stories, base_url=self.url("")).encode()
         return _conditional(request, Rendered(body, etag_of(body), None), HTML_TYPE)
 
@@ -149,33 +156,64 @@ class _Site:
         return await self._document(request, JSONFEED_TYPE, self._jsonfeed)
 
     async def page(self, request: Request) -> Response:
-        return await self._document(request, HTML_TYPE, self._page)
-
-    async def _document(self, request: Request, media_type: str, render: Renderer) -> Response:
         story = self.story(request)
         if story is None:
             return _not_found(request)
+        lines = (await anyio.to_thread.run_sync(self._source_lines)).get(story.id, [])
+
+        def render(view: StoryView, base: str) -> bytes:
+            return render_page(self._titled(view), story_url=base, sources=lines).encode()
+
+        return await self._document(request, HTML_TYPE, render, variant=repr(lines))
+
+    def _source_lines(self) -> dict[str, list[SourceLine]]:
+        """Each story's sources as its pages report them; none while the store is down."""
+        settings = self.live.current
+        try:
+            rows = {r.name: r for r in self.store.source_health([s.name for s in settings.sources])}
+        except StoreError:
+            return {}
+        lines: dict[str, list[SourceLine]] = {}
+        for spec in settings.sources:
+            row = rows.get(spec.name)
+            success, error = (row.last_success_at, row.last_error) if row else (None, None)
+            lines.setdefault(spec.story, []).append(SourceLine(spec.display_title, success, error))
+        return lines
+
+    def _titled(self, view: StoryView) -> StoryView:
+        return titled(view, {s.name: s.display_title for s in self.live.current.sources})
+
+    async def _document(
+        self, request: Request, media_type: str, render: Renderer, variant: str = ""
+    ) -> Response:
+        """The story's document rendered by `render`; `variant` names what else than the
+        story's entries it shows (a change renders afresh, as a new hub or title does)."""
+        story = self.story(request)
+        if story is None:
+            return _not_found(request)
+        archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
-        form = f"{media_type} hub={self._hub()}"  # a new hub in the config renders afresh
+        titles = [(s.name, s.display_title) for s in self.live.current.sources]
+        shown = f"hub={self._hub()} archive={archive} titles={titles} {variant}"
+        form = f"{media_type} {hashlib.sha256(shown.encode()).hexdigest()}"
         rendered = self.rendered.peek(story, form, base)
         if rendered is None:
             get = self.rendered.get
-            rendered = await anyio.to_thread.run_sync(get, story, form, base, render)
-        return _conditional(request, rendered, media_type)
+            rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
+        if rendered is None:
+            return _not_found(request, f"no archive page {archive} of story {story.id!r}")
+        # Archive pages keep their entries; only an edit or deletion of one changes them.
+        cache = "no-cache" if archive is None else f"max-age={ARCHIVE_MAX_AGE}"
+        return _conditional(request, rendered, media_type, cache)
 
     def _hub(self) -> str | None:
         return self.live.current.service.websub_hub
 
     def _atom(self, view: StoryView, base: str) -> bytes:
-        return render_feed(view, "atom", story_url=base, hub_url=self._hub())
+        return render_feed(self._titled(view), "atom", story_url=base, hub_url=self._hub())
 
     def _jsonfeed(self, view: StoryView, base: str) -> bytes:
-        return render_feed(view, "json", story_url=base, hub_url=self._hub())
-
-    @staticmethod
-    def _page(view: StoryView, base: str) -> bytes:
-        urls = {"atom_url": f"{base}.atom", "json_url": f"{base}.json"}
-        return render_page(view, events_url=f"{base}/events", **urls).encode()
+        return render_feed(self._titled(view), "json", story_url=base, hub_url=self._hub())
 
     async def events(self, request: Request) -> Response:
         story = self.story(request)
@@ -201,8 +239,9 @@ class _Site:
             token = self.streams.changes.token(story_id)
             batch = await self.reads.events_after(story_id, after)
             idle.read()
+            titles = {s.name: s.display_title for s in self.live.current.sources}
             for event in batch:
-                yield format_event(event)
+                yield format_event(replace(event, entry=titled_entry(event.entry, titles)))
                 after = event.id
             if batch:
                 idle.sent()
@@ -244,11 +283,13 @@ def _last_event_id(request: Request) -> int | None:
     return read_count(raw, INTEGER_MAX)
 
 
-def _conditional(request: Request, rendered: Rendered, media_type: str) -> Response:
+def _conditional(
+    request: Request, rendered: Rendered, media_type: str, cache: str = "no-cache"
+) -> Response:
     """200 with validators, or 304 when the client's copy is current (RFC 9110 §13).
     A rendering kept with its gzip variant is sent gzipped to clients that accept it."""
     packed = rendered.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
-    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": cache}
     if rendered.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
     modified = rendered.modified
@@ -296,9 +337,13 @@ def _not_modified_since(request: Request, modified: datetime) -> bool:
     return modified.replace(microsecond=0) <= since
 
 
-def _not_found(request: Request) -> Response:
+def _not_found(request: Request, reason: str | None = None) -> Response:
+    """404: an HTML page for browsers, JSON for everything else."""
     story = request.path_params.get("story_id", "")
-    return JSONResponse({"error": f"no story {story!r}"}, status_code=404)
+    reason = reason or f"no story {story!r}"
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(render_not_found(reason), status_code=404)
+    return JSONResponse({"error": reason}, status_code=404)
 
 
 def _rfc3339(value: datetime | None) -> str | None:

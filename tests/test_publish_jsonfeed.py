@@ -73,6 +73,7 @@ def test_extension_object_carries_origin() -> None:
     assert ext["time_source"] == "page"
     assert ext["source"] == {
         "name": "bbc-live",
+        "title": "bbc-live",
         "kind": "liveblog",
         "url": "https://www.bbc.co.uk/news/live/uk-politics-1",
         "link": None,

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from aggregator.publish.page import render_index, render_page
+from aggregator.publish.feeds import render_feed, titled
+from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
 from aggregator.types import StorySpec, StoryView
 from tests.test_publish_sample import BASE, GUARDIAN_COPY, POLLS_TITLE, STORY, entry, sample_view
 
 ATOM_URL = f"{BASE}/stories/rotherham.atom"
 JSON_URL = f"{BASE}/stories/rotherham.json"
 EVENTS_URL = f"{BASE}/stories/rotherham/events"
+T_FAILED = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 class Outline(HTMLParser):
@@ -33,7 +36,7 @@ class Outline(HTMLParser):
 
 
 def render(view: StoryView) -> str:
-    return render_page(view, atom_url=ATOM_URL, json_url=JSON_URL, events_url=EVENTS_URL)
+    return render_page(view, story_url=f"{BASE}/stories/rotherham")
 
 
 def test_head_links_both_feeds() -> None:
@@ -56,7 +59,7 @@ def test_timeline_shows_times_sources_and_markers() -> None:
     assert GUARDIAN_COPY in hrefs and "https://www.theguardian.com/politics/rss" not in hrefs
     assert "Jane Smith, bbc-live" in text
     assert str(outline.all("article")[0]["data-id"]).startswith("urn:uuid:")
-    assert outline.all("p")[1]["data-events"] == EVENTS_URL
+    assert outline.all("p")[1]["data-events"] == f"{EVENTS_URL}?after=0"
 
 
 def test_every_text_value_is_escaped() -> None:
@@ -82,7 +85,7 @@ def test_empty_story_says_so() -> None:
 
 
 def test_index_lists_stories_counts_and_feeds() -> None:
-    stories = [(STORY, 3), (StorySpec("other", "A & B"), 1)]
+    stories = [(STORY, 3, []), (StorySpec("other", "A & B"), 1, [])]
     page = render_index(stories, base_url=BASE + "/")
     hrefs = [a["href"] for a in Outline(page).all("a")]
     assert hrefs == [
@@ -96,3 +99,44 @@ def test_index_lists_stories_counts_and_feeds() -> None:
     assert "3 entries" in page
     assert "1 entry" in page
     assert "A &amp; B" in page
+
+
+def test_times_are_shown_in_the_story_zone_and_marked_in_utc() -> None:
+    view = sample_view()
+    view = replace(view, story=replace(view.story, timezone="America/New_York"))
+    outline = Outline(render(view))
+    text = "".join(outline.text)
+    assert "22 Nov 2026, 17:00 EST" in text and "America/New York time" in text
+    assert outline.all("time")[0]["datetime"] == "2026-11-22T22:00:00Z"
+    assert outline.all("body")[0]["data-timezone"] == "America/New_York"
+
+
+def test_first_seen_is_explained_in_visible_text() -> None:
+    text = "".join(Outline(render(sample_view())).text)
+    assert "first seen the source gave no time; this is when we first saw it" in text
+
+
+def test_a_failing_source_is_reported_on_the_page_and_the_index() -> None:
+    failing = SourceLine("Town Hall live page", T_FAILED, "HTTP 503 from the server")
+    ok = SourceLine("Wire", T_FAILED, None)
+    page = render_page(sample_view(), story_url=f"{BASE}/stories/rotherham", sources=[failing, ok])
+    text = "".join(Outline(page).text)
+    expected = "Town Hall live page: not updated since 22 Nov 2026, 08:00 UTC: error: HTTP 503"
+    assert text.count(expected) == 2  # under the title, and in the list of sources
+    assert "Wire: read 22 Nov 2026, 08:00 UTC" in text
+    index = render_index([(STORY, 3, [failing, ok])], base_url=BASE)
+    assert expected in "".join(Outline(index).text) and "Wire" not in index
+
+
+def test_sources_show_their_display_titles() -> None:
+    view = titled(sample_view(), {"bbc-live": "BBC News live", "guardian": "The Guardian"})
+    text = "".join(Outline(render(view)).text)
+    assert "Jane Smith, BBC News live" in text
+    assert "Also reported by The Guardian, local-notes" in text
+    atom = render_feed(view, "atom", story_url=f"{BASE}/stories/rotherham").decode()
+    assert "<title>BBC News live</title>" in atom and 'title="The Guardian"' in atom
+
+
+def test_a_browser_gets_an_html_not_found_page() -> None:
+    page = render_not_found("no story 'nope'")
+    assert page.startswith("<!DOCTYPE html>") and "no story &#x27;nope&#x27;." in page

@@ -139,6 +139,12 @@ def test_unknown_story_is_404(client: TestClient) -> None:
     ):
         response = client.get(path)
         assert response.status_code == 404 and "nope" in response.text
+        assert response.headers["content-type"].startswith("application/json")
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/stories/nope", "/stories/story/archive/7"):
+        page = client.get(path, headers=browser)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert page.text.startswith("<!DOCTYPE html>") and "Not found" in page.text
 
 
 def test_a_trailing_slash_is_not_redirected_to_the_host_a_client_names(

@@ -13,12 +13,14 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from aggregator import PROJECT_URL, __version__
 from aggregator.publish.ids import entry_iri, feed_iri, is_web_url, source_iri
+from aggregator.publish.paging import PageLinks
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.types import FeedEntry, SourceRef, StoryView
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 AGG_NS = f"{PROJECT_URL}/ns"
 TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 ATOM_TYPE = "application/atom+xml"
 FEED_AUTHOR = "aggregator"
 
@@ -33,15 +35,18 @@ def render_atom(
     page_url: str,
     fallback_updated: datetime,
     hub_url: str | None = None,
+    links: PageLinks | None = None,
 ) -> bytes:
     """The story's feed as UTF-8 Atom, entries in the order given (newest first).
 
-    The feed's `updated` is its newest entry's, or `fallback_updated` when it has none,
-    so an unchanged story renders to the same bytes.
+    The feed's `updated` is when the story last changed, or `fallback_updated` when
+    nothing is recorded, so an unchanged story renders to the same bytes. `links`: the
+    page's place among the story's archive pages (RFC 5005).
     """
     # Namespace declarations written as plain attributes with prefixed tags: avoids
     # ElementTree's process-wide register_namespace, which publish must not touch.
-    feed = Element("feed", {"xmlns": ATOM_NS, "xmlns:agg": AGG_NS, "xmlns:at": TOMBSTONE_NS})
+    namespaces = {"xmlns": ATOM_NS, "xmlns:agg": AGG_NS, "xmlns:at": TOMBSTONE_NS}
+    feed = Element("feed", namespaces | {"xmlns:fh": HISTORY_NS})
     _text(feed, "id", feed_iri(view.story.id))
     _text(feed, "title", view.story.title)
     _text(feed, "updated", format_rfc3339(view.updated or fallback_updated))
@@ -51,6 +56,8 @@ def render_atom(
     if hub_url:
         # WebSub §4: the hub and the self link tell subscribers where to subscribe.
         _link(feed, "hub", hub_url, None)
+    if links is not None:
+        _history(feed, links)
     generator = _text(feed, "generator", "aggregator")
     generator.set("uri", PROJECT_URL)
     generator.set("version", __version__)
@@ -64,13 +71,25 @@ def render_atom(
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.encode("utf-8")
 
 
+def _history(feed: Element, links: PageLinks) -> None:
+    """RFC 5005 §4: an archive page says so and links to the current document and to its
+    neighbours; the current document links to the newest archive page."""
+    if links.is_archive:
+        SubElement(feed, "fh:archive")
+        _link(feed, "current", links.current, ATOM_TYPE)
+    if links.older:
+        _link(feed, "prev-archive", links.older, ATOM_TYPE)
+    if links.newer:
+        _link(feed, "next-archive", links.newer, ATOM_TYPE)
+
+
 def _entry(entry: FeedEntry) -> Element:
     node = Element("entry")
     _text(node, "id", entry_iri(entry.story, entry.key))
     _text(node, "title", entry.title)
     _text(node, "published", format_rfc3339(entry.published))
     _text(node, "updated", format_rfc3339(entry.updated))
-    _person(node, "author", entry.author or entry.source.name, None)
+    _person(node, "author", entry.author or entry.source.display_title, None)
     if entry.html:
         _text(node, "content", entry.html).set("type", "html")
     else:
@@ -79,7 +98,7 @@ def _entry(entry: FeedEntry) -> Element:
         _link(node, "alternate", entry.url, "text/html")
     for other in entry.also_from:  # §4.2.7.2: where else this came from, the copy itself
         if is_web_url(other.link):
-            _link(node, "via", other.link, "text/html").set("title", _clean(other.name))
+            _link(node, "via", other.link, "text/html").set("title", _clean(other.display_title))
     node.append(_source(entry.source))
     _text(node, "agg:time-source", entry.time_source)
     for other in entry.also_from:
@@ -91,7 +110,7 @@ def _tombstone(entry: FeedEntry) -> Element:
     """RFC 6721 §2: the entry `ref` was deleted at `when`, so readers can drop it."""
     when = format_rfc3339(entry.deleted_at or entry.updated)
     node = Element("at:deleted-entry", {"ref": entry_iri(entry.story, entry.key), "when": when})
-    _text(node, "at:comment", f"Removed from {entry.source.name}: {entry.title}")
+    _text(node, "at:comment", f"Removed from {entry.source.display_title}: {entry.title}")
     node.append(_source(entry.source))
     return node
 
@@ -100,7 +119,7 @@ def _source(source: SourceRef) -> Element:
     """RFC 4287 §4.2.11: the originating feed's metadata, as much of it as we know."""
     node = Element("source")
     _text(node, "id", source_iri(source))
-    _text(node, "title", source.name)
+    _text(node, "title", source.display_title)
     if is_web_url(source.url):  # the feed itself; its home page is not known to us
         _link(node, "self", source.url, None)
     return node

@@ -21,9 +21,15 @@ EXTENSION_ABOUT = PROJECT_URL
 
 
 def render_jsonfeed(
-    view: StoryView, *, feed_url: str, page_url: str, hub_url: str | None = None
+    view: StoryView,
+    *,
+    feed_url: str,
+    page_url: str,
+    hub_url: str | None = None,
+    next_url: str | None = None,
 ) -> bytes:
-    """The story's feed as UTF-8 JSON, items newest first by `date_published`."""
+    """The story's feed as UTF-8 JSON, items newest first by `date_published`;
+    `next_url` is the page holding the entries before these."""
     story = view.story
     feed: dict[str, Any] = {
         "version": VERSION,
@@ -34,6 +40,8 @@ def render_jsonfeed(
         "authors": [{"name": "aggregator", "url": PROJECT_URL}],
         "items": [entry_json(e) for e in by_published(view.entries)],
     }
+    if next_url:
+        feed["next_url"] = next_url
     if hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": hub_url}]  # JSON Feed 1.1 "hubs"
     if view.deleted:
@@ -73,7 +81,7 @@ def entry_json(entry: FeedEntry) -> dict[str, Any]:
     item["content_text"] = entry.text or entry.title
     item["date_published"] = format_rfc3339(entry.published)
     item["date_modified"] = format_rfc3339(entry.updated)
-    item["authors"] = [{"name": entry.author or entry.source.name}]
+    item["authors"] = [{"name": entry.author or entry.source.display_title}]
     item[EXTENSION_KEY] = {
         "about": EXTENSION_ABOUT,
         "time_source": entry.time_source,
@@ -88,6 +96,7 @@ def source_json(source: SourceRef) -> dict[str, Any]:
     files); for a copy, `link` is where that source published it (null if unknown)."""
     return {
         "name": source.name,
+        "title": source.display_title,
         "kind": source.kind,
         "url": source.url if is_web_url(source.url) else None,
         "link": source.link if is_web_url(source.link) else None,

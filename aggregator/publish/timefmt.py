@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -24,7 +24,9 @@ def format_rfc3339(dt: datetime) -> str:
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
-def format_human(dt: datetime) -> str:
-    """`22 Nov 2026, 10:00 UTC`, independent of the process locale."""
-    u = _as_utc(dt)
-    return f"{u.day} {_MONTHS[u.month - 1]} {u.year}, {u.hour:02d}:{u.minute:02d} UTC"
+def format_human(dt: datetime, zone: tzinfo = UTC) -> str:
+    """`22 Nov 2026, 10:00 UTC` (or in `zone`: `22 Nov 2026, 05:00 EST`), independent of
+    the process locale."""
+    u = _as_utc(dt).astimezone(zone)
+    name = u.tzname() or "UTC"
+    return f"{u.day} {_MONTHS[u.month - 1]} {u.year}, {u.hour:02d}:{u.minute:02d} {name}"

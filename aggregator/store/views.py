@@ -36,7 +36,40 @@ from aggregator.types import (
     StreamEvent,
 )
 
-DEFAULT_LIMIT = 500
+# Newest first: by updated, then published, then page order.
+_ORDER = (
+    entries.c.updated.desc(),
+    entries.c.published.desc(),
+    entries.c.position.asc(),
+    entries.c.id.desc(),
+)
+
+
+class _Pages:
+    """How a story's entries fall into pages: by the order they were added (row id),
+    `page_size` to a page, counting deleted entries too so that a deletion never moves
+    an entry to another page. The page holding the newest entry stays open."""
+
+    def __init__(self, c: Connection, story: StorySpec) -> None:
+        self.c = c
+        self.story = story
+        count = select(func.count()).where(entries.c.story == story.id)
+        total = int(c.execute(count).scalar() or 0)
+        live = count.where(entries.c.deleted_at.is_(None))
+        self.live = int(c.execute(live).scalar() or 0)
+        self.closed = (total - 1) // story.page_size if total else 0
+
+    def first_id(self, page: int) -> int:
+        """The row id the page starts at (past every id when it has none yet)."""
+        query = (
+            select(entries.c.id)
+            .where(entries.c.story == self.story.id)
+            .order_by(entries.c.id)
+            .offset(page * self.story.page_size)
+            .limit(1)
+        )
+        found = self.c.execute(query).scalar()
+        return int(found) if found is not None else INTEGER_MAX
 
 
 @dataclass(frozen=True)
@@ -79,31 +112,68 @@ class StoreReads:
             return False
         return True
 
-    def story_view(self, story: StorySpec, *, limit: int = DEFAULT_LIMIT) -> StoryView:
-        """The story's entries, newest first: by updated, then published, then page
-        order; and the entries its sources deleted, most recently deleted first."""
-        order = (
-            entries.c.updated.desc(),
-            entries.c.published.desc(),
-            entries.c.position.asc(),
-            entries.c.id.desc(),
-        )
-        mine = select(entries).where(entries.c.story == story.id)
-        shown = mine.where(entries.c.deleted_at.is_(None)).order_by(*order).limit(limit)
-        gone = mine.where(entries.c.deleted_at.is_not(None))
-        gone = gone.order_by(entries.c.deleted_at.desc()).limit(limit)
-        changed = select(story_changes.c.changed_at).where(story_changes.c.story == story.id)
+    def story_view(self, story: StorySpec, *, everything: bool = False) -> StoryView:
+        """The story's subscription document: its newest `page_size` entries by updated,
+        then published, then page order, with every entry added since the newest archive
+        page closed; and the entries its sources deleted, most recently deleted first.
+        `everything`: every entry, on one page (for export)."""
         with self._reading() as c:
-            rows = c.execute(shown).all()
-            deleted = c.execute(gone).all()
-            refs = self._source_refs(c)
-            also = self._also_from(c, [r.id for r in rows])
-            changed_at = c.execute(changed).scalar()
+            pages = _Pages(c, story)
+            shown = [self._live(story).order_by(*_ORDER)]
+            if not everything:
+                since = self._live(story).where(entries.c.id >= pages.first_id(pages.closed))
+                shown = [shown[0].limit(story.page_size), since.order_by(*_ORDER)]
+            gone = select(entries).where(
+                entries.c.story == story.id, entries.c.deleted_at.is_not(None)
+            )
+            gone = gone.order_by(entries.c.deleted_at.desc()).limit(story.page_size)
+            return self._view(c, story, shown, gone, pages, None, everything)
+
+    def archive_view(self, story: StorySpec, page: int) -> StoryView | None:
+        """Archive page `page` (0 = the oldest) of the story: the `page_size` entries
+        added after those of the page before it, in feed order; None if it is not closed.
+        Which entries a page holds never changes; an entry shows as it is now."""
+        with self._reading() as c:
+            pages = _Pages(c, story)
+            if not 0 <= page < pages.closed:
+                return None
+            first, end = pages.first_id(page), pages.first_id(page + 1)
+            rows = self._live(story).where(entries.c.id >= first, entries.c.id < end)
+            return self._view(c, story, [rows.order_by(*_ORDER)], None, pages, page, False)
+
+    @staticmethod
+    def _live(story: StorySpec) -> Any:
+        return select(entries).where(entries.c.story == story.id, entries.c.deleted_at.is_(None))
+
+    def _view(
+        self,
+        c: Connection,
+        story: StorySpec,
+        shown: list[Any],
+        gone: Any,
+        pages: _Pages,
+        archive: int | None,
+        everything: bool,
+    ) -> StoryView:
+        """The entries of the `shown` queries (each in _ORDER), once each, merged in order."""
+        found = {r.id: r for query in shown for r in c.execute(query).all()}
+        rows = sorted(found.values(), key=lambda r: r.id, reverse=True)
+        rows.sort(key=lambda r: r.position)
+        rows.sort(key=lambda r: (r.updated, r.published), reverse=True)
+        deleted = c.execute(gone).all() if gone is not None else []
+        refs = self._source_refs(c)
+        also = self._also_from(c, [r.id for r in rows])
+        changed = select(story_changes.c.changed_at).where(story_changes.c.story == story.id)
+        newest_event = select(func.max(events.c.id)).where(events.c.story == story.id)
         return StoryView(
             story,
             tuple(_feed_entry(r, refs, also) for r in rows),
             tuple(_feed_entry(r, refs, {}) for r in deleted),
-            changed_at=changed_at,
+            changed_at=c.execute(changed).scalar(),
+            archives=0 if everything else pages.closed,
+            archive=archive,
+            total=pages.live,
+            last_event=int(c.execute(newest_event).scalar() or 0),
         )
 
     def story_version(self, story: str) -> tuple[int, int, int]:
@@ -146,7 +216,12 @@ class StoreReads:
         return int(found or 0)
 
     def entry_counts(self) -> dict[str, int]:
-        query = select(entries.c.story, func.count()).group_by(entries.c.story)
+        """Each story's entries, those its sources deleted left out (as its pages count)."""
+        query = (
+            select(entries.c.story, func.count())
+            .where(entries.c.deleted_at.is_(None))
+            .group_by(entries.c.story)
+        )
         with self._reading() as c:
             return {story: int(n) for story, n in c.execute(query).all()}
 
