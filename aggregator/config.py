@@ -312,7 +312,7 @@ def _source(
         raise check.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}")
     url, path = _location(check, table, where, base)
     interval, low, high = _intervals(check, table, where, "url" if url else "path")
-    title = check.text(table, "title", where, name).strip() or name
+    title = check.text(table, "title", where, name) if "title" in table else ""
     return SourceSpec(
         name=name,
         title=title,

@@ -195,6 +195,9 @@ def _combined(found: list[PageSignals]) -> PageSignals:
         ttl=max(ttls, default=None),
         skip_hours=frozenset().union(*(s.skip_hours for s in found)),
         ended=any(s.ended for s in found),
+        title=next((s.title for s in found if s.title), None),
+        home=next((s.home for s in found if s.home), None),
+        language=next((s.language for s in found if s.language), None),
     )
 
 

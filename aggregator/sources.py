@@ -20,7 +20,13 @@ from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts
 from aggregator.parse.article import parse_article
 from aggregator.parse.feed import parse_feed
 from aggregator.parse.liveblog import split_liveblog
-from aggregator.parse.signals import Signals, feed_signals, live_signals, no_signals
+from aggregator.parse.signals import (
+    Signals,
+    feed_signals,
+    live_signals,
+    no_signals,
+    page_signals,
+)
 from aggregator.types import Document, Fetched, FetchState, Kind, ParseContext, Post, SourceSpec
 
 Parser = Callable[[Document, ParseContext], list[Post]]
@@ -46,7 +52,9 @@ KINDS_BY_NAME: dict[Kind, KindInfo] = {
     "liveblog": KindInfo(
         split_liveblog, filtered_by_keywords=False, reads_whole_pages=True, signals=live_signals
     ),
-    "article": KindInfo(parse_article, filtered_by_keywords=False, reads_whole_pages=True),
+    "article": KindInfo(
+        parse_article, filtered_by_keywords=False, reads_whole_pages=True, signals=page_signals
+    ),
 }
 
 

@@ -60,7 +60,8 @@ class SourceSpec:
     # Bounds of the adaptive schedule (aggregator.schedule); None: derived from `interval`.
     min_interval: float | None = None
     max_interval: float | None = None
-    # The name shown to readers; the config `name` when not given.
+    # The name shown to readers (config `title`); "" when not given: the source's own
+    # title for itself, else `name`.
     title: str = ""
 
     @property
@@ -128,11 +129,15 @@ class Fetched:
 @dataclass(frozen=True)
 class PageSignals:
     """What a document says about when to look again: RSS `<ttl>` (in seconds here),
-    `<skipHours>` (UTC hours, RSS 2.0), and whether a live page says its coverage ended."""
+    `<skipHours>` (UTC hours, RSS 2.0), and whether a live page says its coverage ended;
+    and about itself: its publisher's name for it, its home page and its language."""
 
     ttl: float | None = None
     skip_hours: frozenset[int] = frozenset()
     ended: bool = False
+    title: str | None = None
+    home: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,8 +329,12 @@ class SourceRef:
     url: str | None
     # For a copy ("also reported by"): where that source published it, its own original.
     link: str | None = None
-    # The name readers see (the config's `title`); None: the config name.
+    # The name readers see (the config's `title`, else the source's own title for
+    # itself); None: the config name.
     title: str | None = None
+    # The source's own home page (a feed's channel link), and the language it declares.
+    home: str | None = None
+    language: str | None = None
 
     @property
     def display_title(self) -> str:

@@ -177,11 +177,12 @@ class _Site:
         for spec in settings.sources:
             row = rows.get(spec.name)
             success, error = (row.last_success_at, row.last_error) if row else (None, None)
-            lines.setdefault(spec.story, []).append(SourceLine(spec.display_title, success, error))
+            title = spec.title or (row.title if row else None) or spec.name
+            lines.setdefault(spec.story, []).append(SourceLine(title, success, error))
         return lines
 
     def _titled(self, view: StoryView) -> StoryView:
-        return titled(view, {s.name: s.display_title for s in self.live.current.sources})
+        return titled(view, {s.name: s.title for s in self.live.current.sources if s.title})
 
     async def _document(
         self, request: Request, media_type: str, render: Renderer, variant: str = ""
@@ -193,7 +194,7 @@ class _Site:
             return _not_found(request)
         archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
-        titles = [(s.name, s.display_title) for s in self.live.current.sources]
+        titles = [(s.name, s.title) for s in self.live.current.sources]
         shown = f"hub={self._hub()} archive={archive} titles={titles} {variant}"
         form = f"{media_type} {hashlib.sha256(shown.encode()).hexdigest()}"
         rendered = self.rendered.peek(story, form, base)
@@ -239,7 +240,7 @@ class _Site:
             token = self.streams.changes.token(story_id)
             batch = await self.reads.events_after(story_id, after)
             idle.read()
-            titles = {s.name: s.display_title for s in self.live.current.sources}
+            titles = {s.name: s.title for s in self.live.current.sources if s.title}
             for event in batch:
                 yield format_event(replace(event, entry=titled_entry(event.entry, titles)))
                 after = event.id

@@ -122,6 +122,9 @@ PAYLOADS: dict[str, Callable[[], str | bytes]] = {
     "unclosed-channel": lambda: _fill("<skipHours><ttl> "),
     "coverage-ends": lambda: _fill("itemprop='coverageEndTime' "),
     "link-values": lambda: _fill('<a>; rel="hub, <'),
+    # A document's own title, home and language: tags that never close, unclosed titles.
+    "unclosed-meta-link": lambda: _fill("<meta property='og:site_name' <link rel='x' <html "),
+    "unclosed-titles": lambda: _fill("<title><![CDATA[ <link>http://x "),
     # Page shapes that cost per line or per post: time lines, captions, short posts.
     "clock-lines": lambda: _fill("Updated 10:52am BST\n14:05 Trains cancelled\n5 mins ago\n"),
     "relative-times": lambda: "".join(f"{i} mins ago\n" for i in range(80_000)),

@@ -25,7 +25,7 @@ def test_a_channel_ttl_and_skip_hours() -> None:
         "</item></channel></rss>"
     )
     found = feed_signals(doc(rss, "application/rss+xml"))
-    assert found == PageSignals(ttl=900.0, skip_hours=frozenset({0, 1}))
+    assert found == PageSignals(ttl=900.0, skip_hours=frozenset({0, 1}), title="W")
 
 
 def test_a_feed_without_hints_has_none() -> None:

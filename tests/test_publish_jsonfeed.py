@@ -76,6 +76,7 @@ def test_extension_object_carries_origin() -> None:
         "title": "bbc-live",
         "kind": "liveblog",
         "url": "https://www.bbc.co.uk/news/live/uk-politics-1",
+        "home_page_url": None,
         "link": None,
     }
     assert [s["name"] for s in ext["also_from"]] == ["guardian", "local-notes"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from aggregator.parse.about import channel_about, page_about
 from aggregator.parse.decode import decode_body
 from aggregator.parse.entities import unescape
 from aggregator.parse.html import replace_tags
@@ -70,14 +72,29 @@ def feed_signals(doc: Document) -> PageSignals:
         # RSS 2.0 hours are 0-23 GMT; some feeds write 24 for midnight.
         hours.update(int(h) % 24 for h in _HOUR.findall(block) if int(h) <= 24)
     minutes = int(ttl.group(1)) if ttl else 0
-    return PageSignals(ttl=minutes * 60.0 if minutes else None, skip_hours=frozenset(hours))
+    about = channel_about(channel)
+    return PageSignals(
+        ttl=minutes * 60.0 if minutes else None,
+        skip_hours=frozenset(hours),
+        title=about.title,
+        home=about.home,
+        language=about.language,
+    )
 
 
 def live_signals(doc: Document) -> PageSignals:
     """Ended when structured data gives a coverage end at or before the fetch, or the
     page's text carries a closing line."""
     text = decode_body(doc)
-    return PageSignals(ended=_coverage_ended(text, doc.fetched_at) or _says_closed(text))
+    ended = _coverage_ended(text, doc.fetched_at) or _says_closed(text)
+    return replace(page_signals(doc, text), ended=ended)
+
+
+def page_signals(doc: Document, text: str | None = None) -> PageSignals:
+    """A page's site name, home page and language (an article says nothing of when
+    to look again)."""
+    about = page_about(decode_body(doc) if text is None else text, doc.location)
+    return PageSignals(title=about.title, home=about.home, language=about.language)
 
 
 def _coverage_ended(text: str, fetched_at: datetime) -> bool:

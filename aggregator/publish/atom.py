@@ -85,6 +85,8 @@ def _history(feed: Element, links: PageLinks) -> None:
 
 def _entry(entry: FeedEntry) -> Element:
     node = Element("entry")
+    if entry.source.language:  # RFC 4287 §2: xml:lang on any element
+        node.set("xml:lang", entry.source.language)
     _text(node, "id", entry_iri(entry.story, entry.key))
     _text(node, "title", entry.title)
     _text(node, "published", format_rfc3339(entry.published))
@@ -120,6 +122,8 @@ def _source(source: SourceRef) -> Element:
     node = Element("source")
     _text(node, "id", source_iri(source))
     _text(node, "title", source.display_title)
+    if is_web_url(source.home):  # the source's own home page
+        _link(node, "alternate", source.home or "", "text/html")
     if is_web_url(source.url):  # the feed itself; its home page is not known to us
         _link(node, "self", source.url, None)
     return node

@@ -82,6 +82,8 @@ def entry_json(entry: FeedEntry) -> dict[str, Any]:
     item["date_published"] = format_rfc3339(entry.published)
     item["date_modified"] = format_rfc3339(entry.updated)
     item["authors"] = [{"name": entry.author or entry.source.display_title}]
+    if entry.source.language:
+        item["language"] = entry.source.language  # JSON Feed 1.1: an item's own language
     item[EXTENSION_KEY] = {
         "about": EXTENSION_ABOUT,
         "time_source": entry.time_source,
@@ -99,5 +101,6 @@ def source_json(source: SourceRef) -> dict[str, Any]:
         "title": source.display_title,
         "kind": source.kind,
         "url": source.url if is_web_url(source.url) else None,
+        "home_page_url": source.home if is_web_url(source.home) else None,
         "link": source.link if is_web_url(source.link) else None,
     }

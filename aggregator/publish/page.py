@@ -205,8 +205,9 @@ def _article(entry: FeedEntry, zone: ZoneInfo) -> str:
     if entry.also_from:
         names = ", ".join(_source_name(s) for s in entry.also_from)
         also = f'<p class="also">Also reported by {names}</p>'
+    lang = f' lang="{escape(entry.source.language)}"' if entry.source.language else ""
     return (
-        f'<article id="entry-{entry.id}" data-id="{entry_iri(entry.story, entry.key)}" '
+        f'<article id="entry-{entry.id}"{lang} data-id="{entry_iri(entry.story, entry.key)}" '
         f'data-published="{format_rfc3339(entry.published)}" '
         f'data-modified="{format_rfc3339(entry.updated)}"><p class="meta">{_when(entry, zone)} · '
         f"{_byline(entry)}</p><h2>{title}</h2>"

@@ -17,13 +17,13 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from aggregator.store import clusters, known
 from aggregator.store.deciding import StoryLocks
+from aggregator.store.hints import signals_from_json
 from aggregator.store.notify import announce
 from aggregator.store.scheduling import (
     REMOVED,
     ScheduleRows,
     bounds_text,
     scheduled,
-    signals_from_json,
     sync_changes,
 )
 from aggregator.store.schema import entries, events, sources

@@ -9,15 +9,15 @@ ran out (its worker died) makes the source claimable again.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, or_, select, update
 
+from aggregator.store.hints import signals_to_json
 from aggregator.store.schema import sources
 from aggregator.store.views import StoreReads
-from aggregator.types import PageSignals, ScheduleUpdate, SourceSpec
+from aggregator.types import ScheduleUpdate, SourceSpec
 
 REMOVED = "removed from the config"
 # What a source that moved to a new location (or came back) starts again from.
@@ -110,7 +110,7 @@ def scheduled(schedule: ScheduleUpdate | None, now: datetime) -> dict[str, Any]:
         next_attempt_at=schedule.next.due_at,
         interval_s=schedule.next.interval,
         schedule_reason=schedule.next.reason,
-        hints=_signals_to_json(schedule.signals),
+        hints=signals_to_json(schedule.signals),
     )
     if schedule.published:
         values["last_new_at"] = now
@@ -132,18 +132,3 @@ def sync_changes(row: Row[Any], values: dict[str, str], bounds: str) -> dict[str
 def bounds_text(spec: SourceSpec) -> str:
     """The config's say on the schedule; an edit to it makes the source due at once."""
     return f"{spec.interval:g}/{spec.min_interval or 0:g}/{spec.max_interval or 0:g}"
-
-
-def _signals_to_json(signals: PageSignals) -> str:
-    return json.dumps(
-        {"ttl": signals.ttl, "skip_hours": sorted(signals.skip_hours), "ended": signals.ended}
-    )
-
-
-def signals_from_json(raw: str | None) -> PageSignals:
-    data = json.loads(raw or "{}")
-    return PageSignals(
-        ttl=data.get("ttl"),
-        skip_hours=frozenset(data.get("skip_hours", ())),
-        ended=bool(data.get("ended")),
-    )

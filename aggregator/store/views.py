@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.digits import INTEGER_MAX, read_count
 from aggregator.errors import StoreError
 from aggregator.publish.ids import entry_iri
+from aggregator.store.hints import signals_from_json
 from aggregator.store.schema import (
     entries,
     entry_items,
@@ -89,6 +90,8 @@ class SourceHealth:
     schedule_reason: str | None = None
     stopped_reason: str | None = None
     moved_to: str | None = None
+    # The source's own title for itself, as its last changed document gave it.
+    title: str | None = None
 
 
 # Another source's copy of an entry: its name and the link it gave (its own original).
@@ -244,6 +247,7 @@ class StoreReads:
                 r.schedule_reason,
                 r.stopped_reason,
                 r.moved_to,
+                signals_from_json(r.hints).title,
             )
             for r in rows
         ]
@@ -295,8 +299,9 @@ class StoreReads:
             raise StoreError(f"cannot {action} the store: {e}") from e
 
     def _source_refs(self, c: Connection) -> dict[str, SourceRef]:
-        rows = c.execute(select(sources.c.name, sources.c.kind, sources.c.location)).all()
-        return {r.name: _source_ref(r.name, r.kind, r.location) for r in rows}
+        columns = (sources.c.name, sources.c.kind, sources.c.location, sources.c.hints)
+        rows = c.execute(select(*columns)).all()
+        return {r.name: _source_ref(r.name, r.kind, r.location, r.hints) for r in rows}
 
     def _also_from(self, c: Connection, entry_ids: list[int]) -> dict[int, list[Copy]]:
         """The other sources of each entry, in the order they joined, each with the link
@@ -329,9 +334,19 @@ def _member(row: Row[Any]) -> ClusterMember:
     )
 
 
-def _source_ref(name: str, kind: str, location: str) -> SourceRef:
+def _source_ref(name: str, kind: str, location: str, hints: str | None) -> SourceRef:
+    """A source as its entries name it: its own title, home page and language, as its
+    last changed document gave them."""
     url = location if location.startswith(("http://", "https://")) else None
-    return SourceRef(name=name, kind=_kind(kind), url=url)
+    about = signals_from_json(hints)
+    return SourceRef(
+        name=name,
+        kind=_kind(kind),
+        url=url,
+        title=about.title,
+        home=about.home,
+        language=about.language,
+    )
 
 
 def _kind(value: str) -> Kind:
