@@ -101,6 +101,8 @@ PAYLOADS: dict[str, Callable[[], str | bytes]] = {
     "nul-bytes": lambda: _fill(
         '<p\x00 class="a\x00">' + PROSE.replace(" ", " \x00") * 10 + "&\x00;"
     ),
+    # NULs too few for the document to be refused as binary, so the parsers meet them.
+    "sparse-nul-bytes": lambda: _fill("<p>" + PROSE * 3 + "\x00</p>"),
     # Bytes no UTF-8 decoder accepts (a stray byte, a cut sequence, a surrogate).
     "invalid-utf8": lambda: (
         (b"<p>" + PROSE.encode().replace(b" ", b" \xff\xc3(\xed\xa0\x80") * 10) * 600

@@ -1,7 +1,7 @@
 """RSS and Atom: the fast lxml reader when it is sure, feedparser otherwise; no
 feedparser value leaves this module.
 
-    Document --refuse entity declarations--> (fastfeed | feedparser) --> FeedItem... --> Post...
+    Document --refuse a DTD subset--> (fastfeed | feedparser) --> FeedItem... --> Post...
 
 Both readers give FeedItems and one function makes Posts of them, so the path taken
 never shows in the output; a debug log line names it.
@@ -13,6 +13,7 @@ import io
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +23,8 @@ from xml.sax import SAXParseException
 import feedparser
 
 from aggregator.errors import ParseError
-from aggregator.parse.decode import decode_body
-from aggregator.parse.entities import declares_entities
+from aggregator.parse.decode import decode
+from aggregator.parse.doctype import has_internal_subset
 from aggregator.parse.fastfeed import Body, Declined, FeedItem, read_feed
 from aggregator.parse.html import html_to_text, paragraphs_to_html, sanitize_html
 from aggregator.parse.text import collapse, headline_from, read_text_blocks
@@ -46,10 +47,13 @@ def parse_feed(doc: Document, context: ParseContext, *, fast: bool = True) -> li
     """The feed's entries in feed order. Times come from the feed itself (UTC); `tz` is
     not needed because RSS and Atom dates carry their own offset. `fast=False` skips
     the lxml reader (for comparing the two)."""
-    # Entity declarations are how "billion laughs" and external-entity attacks start;
-    # feeds have no need of them, so they are refused before any XML parser sees them.
-    if declares_entities(decode_body(doc)):
+    # A DTD subset is where "billion laughs" and external-entity attacks start; feeds
+    # have no need of one, so it is refused before any XML parser sees the feed.
+    decoded = decode(doc)
+    if has_internal_subset(doc.body, decoded.text):
         raise ParseError("", "XML entity declarations are not allowed")
+    if decoded.repaired:  # both readers would take all of it as windows-1252
+        doc = replace(doc, body=decoded.text.encode("utf-8"))
     items = read_fast(doc) if fast else None
     if items is None:
         items = _read_with_feedparser(doc)
