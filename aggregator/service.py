@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -23,6 +23,7 @@ from aggregator.errors import ConfigError
 from aggregator.export import OutputWriter
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
+from aggregator.http_guard import ServerLimits, fit_to_descriptors, server_config
 from aggregator.hub_ping import HubPing
 from aggregator.parsing import ParsePool
 from aggregator.sources import Fetchers
@@ -31,7 +32,7 @@ from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.notify import StoryChanges, listener_for
 from aggregator.subscriber import Subscriber
-from aggregator.web import STREAM_RECHECK_SECONDS, Live, create_app
+from aggregator.web import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
 from aggregator.worker import CONFIG_CHECK_SECONDS, LEASE_SECONDS, Worker
 
 log = logging.getLogger("aggregator.service")
@@ -51,13 +52,14 @@ MIN_LEASE_SECONDS = 5.0
 class RoleOptions:
     """Command-line choices of one process: where a web node listens (default: the
     config's), how often idle streams re-read the store, the worker's heartbeat file,
-    how long a worker's claim on a source lasts."""
+    how long a worker's claim on a source lasts, what one web client may hold."""
 
     host: str | None = None
     port: int | None = None
     stream_recheck: float = STREAM_RECHECK_SECONDS
     heartbeat: Path | None = None
     lease: float = LEASE_SECONDS
+    server: ServerLimits = field(default_factory=ServerLimits)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = No
     """Serve the feeds (roles run and web) and poll on schedule (roles run and worker),
     until SIGINT or SIGTERM. `web` never polls; `worker` never opens a port."""
     options = options or RoleOptions()
+    if role != "worker":
+        options = replace(options, server=fit_to_descriptors(options.server))
     settings = live.current
     # Only what polls keeps the sources table in step with the config.
     limits = fetch_limits(options.lease)
@@ -149,7 +153,9 @@ def _streams(settings: Settings, role: Role, options: RoleOptions) -> Live:
         listener = listener_for(settings.service.database_url, changes.changed)
     if listener is not None:
         listener.start()
-    return Live(changes, listener, role, options.stream_recheck)
+    # Streams may take half the connections; the other half answer everything else.
+    max_streams = min(MAX_STREAMS, max(1, options.server.max_connections // 2))
+    return Live(changes, listener, role, options.stream_recheck, max_streams=max_streams)
 
 
 def _worker(
@@ -180,8 +186,9 @@ def _worker(
 
 def _serve(live: LiveSettings, parts: Parts, streams: Live, role: Role, opts: RoleOptions) -> int:
     settings = live.current
-    config = uvicorn.Config(
+    config = server_config(
         create_app(parts.store, live, streams, parts.parsing),
+        opts.server,
         host=opts.host or settings.service.host,
         port=opts.port or settings.service.port,
         log_config=None,

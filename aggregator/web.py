@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from aggregator.config import LiveSettings
 from aggregator.digits import INTEGER_MAX, read_count
@@ -52,6 +54,10 @@ HTML_TYPE = "text/html; charset=utf-8"
 STREAM_RECHECK_SECONDS = 5.0
 STREAM_PING_SECONDS = 15.0
 STREAM_BACKLOG = 50
+# Event streams are long-lived by design, so they are counted apart from other requests:
+# past this many, a new one is answered 503, and the server keeps connections for the rest.
+MAX_STREAMS = 2048
+STREAM_RETRY_AFTER = 30
 ARCHIVE_MAX_AGE = 3600
 
 
@@ -66,6 +72,7 @@ class Live:
     recheck_seconds: float = STREAM_RECHECK_SECONDS
     # How long a rendered feed is served without asking the store (rendered.py).
     fresh_seconds: float = FRESH_SECONDS
+    max_streams: int = MAX_STREAMS
 
 
 def create_app(
@@ -102,6 +109,7 @@ class _Site:
         self.streams = streams
         self.rendered = RenderCache(store, streams.changes, fresh_seconds=streams.fresh_seconds)
         self.reads = SharedReads(store.events_after, streams.changes)
+        self.stream_slots = _Slots(streams.max_streams)
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -225,9 +233,16 @@ class _Site:
             after = await anyio.to_thread.run_sync(
                 self.store.backlog_start, story.id, STREAM_BACKLOG
             )
+        if not self.stream_slots.take():
+            reason = f"{self.stream_slots.limit} live streams are open; retry later"
+            retry = {"Retry-After": str(STREAM_RETRY_AFTER)}
+            return JSONResponse({"error": reason}, status_code=503, headers=retry)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(
-            self._stream(story.id, after), media_type="text/event-stream", headers=headers
+        return _SlotStream(
+            self.stream_slots,
+            self._stream(story.id, after),
+            media_type="text/event-stream",
+            headers=headers,
         )
 
     async def _stream(self, story_id: str, after: int) -> AsyncIterator[str]:
@@ -253,6 +268,38 @@ class _Site:
                     idle.sent()
                 if idle.recheck_due():
                     break
+
+
+class _Slots:
+    """A count of open event streams, at most `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.limit:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
+class _SlotStream(StreamingResponse):
+    """A stream that holds one of `slots` from its creation until it ends, however it
+    ends (the client leaves, the server stops, the send fails)."""
+
+    def __init__(self, slots: _Slots, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = slots
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slots.give_back()
 
 
 class _Idle:

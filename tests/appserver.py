@@ -1,4 +1,5 @@
-"""The service's ASGI app under a real uvicorn on 127.0.0.1, in a thread of the test."""
+"""The service's ASGI app under a real uvicorn on 127.0.0.1, in a thread of the test,
+behind the same connection guard as the service (aggregator/http_guard.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
+
+from aggregator.http_guard import ServerLimits, server_config
 
 
 def listening_socket() -> socket.socket:
@@ -28,10 +31,13 @@ def port_of(sock: socket.socket) -> int:
 
 
 @contextlib.contextmanager
-def serving(app: Starlette, sock: socket.socket | None = None) -> Iterator[str]:
-    """Serve `app` on `sock` (a fresh listening socket if None); yield its base URL."""
+def serving(
+    app: Starlette, sock: socket.socket | None = None, limits: ServerLimits | None = None
+) -> Iterator[str]:
+    """Serve `app` on `sock` (a fresh listening socket if None) within `limits` (the
+    service's defaults if None); yield its base URL."""
     sock = sock or listening_socket()
-    config = uvicorn.Config(app, log_config=None, access_log=False)
+    config = server_config(app, limits or ServerLimits(), log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()

@@ -90,7 +90,13 @@ var empty=main.querySelector("p.empty");if(empty)empty.remove();
 place(a);count++;announce();}
 localTimes(document);
 if(!window.EventSource)return;
-var s=new EventSource(live.dataset.events);
-s.addEventListener("new",on);s.addEventListener("update",on);s.addEventListener("delete",on);
+var url=live.dataset.events,last=null;
+function track(e){if(e.lastEventId)last=e.lastEventId;on(e);}
+function connect(){var s=new EventSource(last?url.replace(/after=[0-9]*/,"after="+last):url);
+s.addEventListener("new",track);s.addEventListener("update",track);
+s.addEventListener("delete",track);
+// A refused stream (503: too many open) is not retried by the browser: try again later.
+s.onerror=function(){if(s.readyState===2)setTimeout(connect,30000);};}
+connect();
 })();
 """
