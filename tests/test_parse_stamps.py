@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aggregator.parse.found import Stamp
@@ -52,6 +52,15 @@ def test_relative_times_count_back_from_the_fetch() -> None:
     assert reader().read_human("5 mins ago", FETCHED).moment == datetime(
         2024, 7, 4, 11, 25, tzinfo=UTC
     )
+    for text, minutes in [
+        ("49m ago", 49),
+        ("1h ago", 60),
+        ("3 hrs ago", 180),
+        ("Updated 2 hours ago", 120),
+    ]:
+        assert reader().read_human(text, FETCHED).moment == FETCHED - timedelta(minutes=minutes)
+    two_days = reader().read_human("2d ago", FETCHED)
+    assert (two_days.moment, two_days.day) == (None, datetime(2024, 7, 2).date())
 
 
 def test_the_walk_steps_back_a_day_and_a_dateline_sets_the_day() -> None:

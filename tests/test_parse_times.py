@@ -78,6 +78,12 @@ def test_a_naive_reference_is_refused() -> None:
         ("14:05", None),
         ("Trains at 14:05", None),
         ("3.5 million people", None),
+        ("12.31 Uhr: Minister resigns", ("12.31 Uhr", "Minister resigns")),
+        ("12:31: Ferries return", ("12:31", "Ferries return")),
+        ("14h05 : le maire répond", ("14h05", "le maire répond")),
+        ("12:31:45 Ferries return", None),
+        ("12.50 was the fare", None),
+        ("1.30 hours later", None),
     ],
 )
 def test_split_leading_clock(line: str, expected: tuple[str, str] | None) -> None:

@@ -129,3 +129,23 @@ def test_the_first_save_of_a_wire_page_has_one_post_and_no_rule_yet() -> None:
     assert len(posts) == 1 and posts[0].method == "html-sections"
     assert posts[0].published == datetime(2024, 5, 19, 23, 14, tzinfo=UTC)  # 4:14 p.m. PDT
     assert "The Latest" not in posts[0].text and "treasurer" in posts[0].text
+
+
+def test_a_box_carrying_the_time_around_the_body_is_the_post_not_its_stamp() -> None:
+    rows = "".join(
+        f"<div class='row'><div class='entry' data-post-time='{ms}'><span class='time'>{clock}"
+        f"</span><h3>{title}</h3><p>{BODY}</p></div></div>"
+        for ms, clock, title in [
+            (1716215400000, "16:30", "Treasurer recalled"),
+            (1716213600000, "16:00", "Hearing resumes"),
+        ]
+    )
+    posts = split(page(rows))
+    assert [(p.title, p.text) for p in posts] == [
+        ("Treasurer recalled", BODY),
+        ("Hearing resumes", BODY),
+    ]
+    assert [p.published for p in posts] == [
+        datetime(2024, 5, 20, 14, 30, tzinfo=UTC),
+        datetime(2024, 5, 20, 14, 0, tzinfo=UTC),
+    ]

@@ -139,7 +139,17 @@ def test_date_of_line(line: str, date: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("5 mins ago", True), ("Updated 2 hours ago", True), ("15:42", False), ("ago", False)],
+    [
+        ("5 mins ago", True),
+        ("Updated 2 hours ago", True),
+        ("49m ago", True),
+        ("1h ago", True),
+        ("2d ago", True),
+        ("3 hrs ago", True),
+        ("15:42", False),
+        ("ago", False),
+        ("49 members ago", False),
+    ],
 )
 def test_is_relative_time(line: str, expected: bool) -> None:
     assert is_relative_time(line) is expected

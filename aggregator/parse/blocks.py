@@ -6,14 +6,13 @@ or time-like text at their start) and a paragraph's worth of text that is not li
 The parent with most such children wins (more text breaks a tie). It may hold several
 shapes side by side (commentary entries between result boxes): every shape that repeats
 there is a kind of post. Key-event and summary lists fail the test by construction:
-their items are mostly link text. Blocks of the same signature elsewhere on the page (a
-pinned post above the stream) are gathered too; `found.drop_copies` then keeps one copy
-of each post. Pages whose posts are flat runs of siblings are left to `sections`.
+their items are mostly link text; and a box of links in the list with neither a heading
+nor a time is a menu ("News Home", "English | Cymraeg"), not a post. Blocks of the same
+signature elsewhere on the page (a pinned post above the stream) are gathered too;
+`found.drop_copies` then keeps one copy of each post. Pages whose posts are flat runs
+of siblings are left to `sections`.
 
-A block's times come from its machine values first: attributes on the block itself
-(`data-post-time`, epoch milliseconds in `data-sort-time`), then `<time datetime>` and
-time-shaped `title` attributes in it; a last-modified attribute or a time labelled
-"Updated" is its update time. Visible text is read only where no machine value is.
+A block's title, byline, permalink and id are read here, its times in `block_times`.
 """
 
 from __future__ import annotations
@@ -23,30 +22,17 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from aggregator.parse.found import Found, Stamp
+from aggregator.parse.block_times import machine_time, take_stamps
+from aggregator.parse.embeds import MARK
+from aggregator.parse.found import Found
 from aggregator.parse.sections import find_sections
-from aggregator.parse.stamps import UPDATE_WORDS, is_labelled_time
-from aggregator.parse.times import is_time_line
 from aggregator.parse.tree import Element, class_words, inner_html, link_density, text_of
 
 _MIN_TEXT = 40
 _MAX_LINK_DENSITY = 0.5
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-# Attributes publishers put machine times in, most specific first.
-_TIME_ATTRIBUTES = (
-    "datetime", "data-post-time", "data-published-time", "data-publish-time",
-    "data-sort-time", "data-timestamp", "data-time", "data-datetime", "data-published",
-    "data-date", "data-epoch", "data-utc", "data-posted",
-)  # fmt: skip
-_UPDATE_ATTRIBUTES = (
-    "data-last-modified-time", "data-modified-time", "data-update-time", "data-updated-time",
-    "data-last-modified", "data-modified", "data-updated",
-)  # fmt: skip
-# A `title` attribute holding a date and time ("2014-09-02 16:10"); matched at its start.
-_TITLE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _MAX_CLASS_TOKENS = 8
 _ID_ATTRIBUTES = ("data-post-id", "data-block-id", "data-entry-id", "data-id", "data-post")
-_TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "posted", "published"})
 _AUTHOR_WORDS = frozenset({"author", "authors", "byline", "contributor"})
 _PINNED_WORDS = frozenset({"pinned", "sticky", "featured"})
 _BY = re.compile(r"^(?:by|von|par|por)\s+", re.IGNORECASE)
@@ -88,16 +74,26 @@ def _repeated_blocks(root: Element, base: str | None) -> list[Found]:
 
 
 def _is_post(element: Element, container: Element, signatures: list[_Signature]) -> bool:
-    """A block of a post shape: in the list itself any with text (a one-line entry),
-    elsewhere (a pinned copy) only a classed one with a body."""
+    """A block of a post shape: in the list itself any with text (a one-line entry) or
+    an embed, elsewhere (a pinned copy) only a classed one with a body."""
     shapes = [s for s in signatures if s.fits(element)]
     if not shapes:
         return False
     if element.getparent() is container:
-        # A classed entry may be a list of links ("Catch up with our coverage").
         is_linked = link_density(element) >= _MAX_LINK_DENSITY
-        return bool(text_of(element)) and (not is_linked or any(s.words for s in shapes))
+        if not text_of(element):
+            return next(element.iter(MARK), None) is not None  # a video and nothing else
+        return not is_linked or _is_link_post(element, shapes)
     return any(s.words for s in shapes) and _has_body(element)
+
+
+def _is_link_post(element: Element, shapes: list[_Signature]) -> bool:
+    """A list of links is a post ("Catch up with our coverage") when it is classed as
+    one and has a post's heading or time; with neither it is a menu ("News Home",
+    "English | Cymraeg"), whatever box it sits in."""
+    if not any(s.words for s in shapes):
+        return False
+    return _has_time(element) or next(element.iterdescendants(*_HEADINGS), None) is not None
 
 
 def _best_container(root: Element) -> tuple[Element, list[_Signature]] | None:
@@ -147,30 +143,9 @@ def _has_body(element: Element) -> bool:
 
 
 def _has_time(element: Element) -> bool:
-    if any(el.tag == "time" or _machine_time(el) for el in element.iter()):
+    if any(el.tag == "time" or machine_time(el) for el in element.iter()):
         return True
     return _TIME_TEXT.match(text_of(element)[:60]) is not None
-
-
-def _machine_time(element: Element) -> str | None:
-    if not isinstance(element.tag, str):
-        return None
-    value = _attribute(element, _TIME_ATTRIBUTES)
-    if value is None and _TITLE_TIME.match(element.get("title") or ""):
-        value = str(element.get("title")).strip()
-    return value
-
-
-def _update_time(element: Element) -> str | None:
-    return _attribute(element, _UPDATE_ATTRIBUTES) if isinstance(element.tag, str) else None
-
-
-def _attribute(element: Element, names: tuple[str, ...]) -> str | None:
-    for name in names:
-        value = element.get(name)
-        if value and value.strip():
-            return str(value).strip()
-    return None
 
 
 def _read_block(element: Element, base: str | None) -> Found:
@@ -178,7 +153,7 @@ def _read_block(element: Element, base: str | None) -> Found:
     title = _take_title(block)
     author = _take_author(block)
     permalink = _permalink(block)
-    published, updated = _take_stamps(block)
+    published, updated = take_stamps(block)
     for link in block.iterdescendants("a"):
         if link.get("href") == permalink and len(text_of(link)) < _MIN_TEXT:
             link.drop_tree()
@@ -223,72 +198,6 @@ def _take_title(block: Element) -> str:
     title = text_of(heading)
     heading.drop_tree()
     return title
-
-
-def _take_stamps(block: Element) -> tuple[Stamp | None, Stamp | None]:
-    """The block's time elements, removed from its body: the first plain one is the
-    published time, one labelled as an update ("Updated 11:05") the updated time."""
-    own, own_update = _machine_time(block), _update_time(block)
-    published = Stamp(machine=own) if own else None
-    updated = Stamp(machine=own_update) if own_update and own_update != own else None
-    for element in list(block.iterdescendants()):
-        if not _is_time_element(element):
-            continue
-        if _machine_time(element) is None and _update_time(element):
-            updated = updated or Stamp(machine=_update_time(element), human=text_of(element))
-            _drop_with_label(element, block)
-            continue
-        stamp = Stamp(machine=_machine_time(element), human=text_of(element))
-        parent = element.getparent()
-        label = f"{element.get('class') or ''} {text_of(parent)[:40] if parent is not None else ''}"
-        if UPDATE_WORDS.search(text_of(element)) or (published and UPDATE_WORDS.search(label)):
-            updated = updated or stamp
-        else:
-            published = published or stamp
-        _drop_with_label(element, block)
-    # Text like "5 minutes ago" leading the block is a time even when an attribute
-    # gave a better one; it is not body text either way.
-    leading = _leading_text_stamp(block)
-    return published or leading, updated
-
-
-def _is_time_element(element: Element) -> bool:
-    if not isinstance(element.tag, str) or element.getparent() is None:
-        return False
-    if element.tag == "time" or _machine_time(element) or _update_time(element):
-        return True
-    text = text_of(element)
-    if len(text) >= 60 or any(
-        _machine_time(d) or d.tag == "time" for d in element.iterdescendants()
-    ):
-        return False  # a wrapper: the time inside it is the stamp
-    if len(text) < 40 and is_labelled_time(text):
-        return True  # "Updated 11:05" with no markup of its own
-    return bool(class_words(element) & _TIME_WORDS)
-
-
-def _drop_with_label(element: Element, block: Element) -> None:
-    """Remove a time and a short wrapper around it ("Updated <time>"); a block whose
-    ancestors were already removed is skipped."""
-    parent = element.getparent()
-    element.drop_tree()
-    if parent is None or parent is block or parent.getparent() is None:
-        return
-    if len(text_of(parent)) < 25 and parent.tag not in _HEADINGS:
-        parent.drop_tree()
-
-
-def _leading_text_stamp(block: Element) -> Stamp | None:
-    """A first short paragraph that is a time, like "10:52am BST" or "5 mins ago"."""
-    first = next((el for el in block.iterdescendants() if text_of(el)), None)
-    if first is None:
-        return None
-    text = text_of(first)
-    # Only a whole time line: "65.06 sec." or a clock inside a sentence is no stamp.
-    if len(text) > 40 or not is_time_line(text):
-        return None
-    first.drop_tree()
-    return Stamp(human=text)
 
 
 def _permalink(block: Element) -> str | None:

@@ -34,7 +34,12 @@ from aggregator.parse.html import render_blocks
 from aggregator.parse.livepage import post_from, split_html_page
 from aggregator.parse.stamps import UPDATE_WORDS, TimeReader
 from aggregator.parse.text import Block, is_attribution, is_body, is_title_shaped
-from aggregator.parse.times import date_of_line, is_time_line, split_leading_clock
+from aggregator.parse.times import (
+    date_of_line,
+    is_relative_time,
+    is_time_line,
+    split_leading_clock,
+)
 from aggregator.types import Document, ParseContext, Post
 
 Role = Literal["time", "update", "day", "title", "body", "page"]
@@ -110,30 +115,28 @@ def _stamp_kind(text: str, reader: TimeReader, start: datetime) -> Role | None:
         return None
     if UPDATE_WORDS.search(text):
         return "update"
+    if is_relative_time(text):
+        return "time"  # "2d ago" is the post's own time, however coarse: no date line
     reading = reader.read_human(text, start)
     return "day" if reading.moment is None and reading.day is not None else "time"
 
 
 def _split_stamps(blocks: list[Block]) -> Iterator[Block]:
-    """Split "14:05 Trains cancelled" into a time and the headline or paragraph after
-    it, and keep only the date of "Wednesday 4 February 2015 - Town Hall". A clock
-    before a lower-case word ("12.50 was the fare", "1.30 hours") is part of a sentence."""
+    """Split "14:05 Trains cancelled" and "12.31 Uhr: Minister resigns" into a time and
+    the headline or paragraph after it (`split_leading_clock`, the rule time headings
+    of HTML pages follow too), and keep only the date of "Wednesday 4 February 2015 -
+    Town Hall"."""
     for block in blocks:
         is_whole = block.is_caption or is_time_line(block.text)  # "10:52am BST"
         parts = None if is_whole else split_leading_clock(block.text)
         day = None if is_whole or parts else date_of_line(block.text)
         if day is not None:
             yield Block(day)
-        elif parts is None or not _leads_post(block.text, parts):
+        elif parts is None:
             yield block
         else:
             yield Block(parts[0])
             yield Block(parts[1], level=block.level)
-
-
-def _leads_post(text: str, parts: tuple[str, str]) -> bool:
-    separator = text.lstrip()[len(parts[0]) :].lstrip()[:1]
-    return separator in "-\u2013\u2014|:" or not parts[1][0].islower()
 
 
 _MAX_REPEAT_WORDS = 6

@@ -1,14 +1,15 @@
 """An HTML live page split into posts: structured data, rendered blocks, or both.
 
     html --parse_tree--> tree --+-- JSON-LD scripts --read_jsonld---+
-                                +-- read_microdata -----------------+--merge--> Found...
+                                +-- read_microdata -----------------+--with_embed_links--> Found...
                                 +-- strip_furniture --find_blocks --+
-    Found... --walk_times (newest first)--without_positional_ids--> Post...
+    Found... --merge--walk_times (newest first)--without_positional_ids--> Post...
 
 Structured data names the posts and their machine times; the rendered blocks hold the
 bodies it may lack and the posts it may leave out. Either alone is enough. Structured
 data is read before the furniture is stripped, so that no chrome-like container around
-the posts can take them along.
+the posts can take them along. A post whose body is only an embedded video or quoted
+post shows a link to it (`embeds`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from aggregator.parse.blocks import find_blocks
+from aggregator.parse.embeds import with_embed_links
 from aggregator.parse.found import Found, Stamp, without_positional_ids
 from aggregator.parse.html import html_to_text, sanitize_html
 from aggregator.parse.microdata import read_microdata
@@ -41,7 +43,9 @@ def split_html_page(doc: Document, html: str, context: ParseContext) -> list[Pos
         structured, page = read_microdata(root)
     strip_furniture(root)
     moment = partial(_machine_moment, context)
-    found = [f for f in merge(structured, find_blocks(root, base), moment) if _has_content(f)]
+    structured = [with_embed_links(f, base) for f in structured]
+    rendered = [with_embed_links(f, base) for f in find_blocks(root, base)]
+    found = [f for f in merge(structured, rendered, moment) if _has_content(f)]
     if not found:
         return []
     # "5 mins ago" counts from when the page was written: a saved file's mtime (or a

@@ -23,29 +23,14 @@ from collections.abc import Callable, Iterator, Sequence
 import lxml.html
 
 from aggregator.parse.found import Found, Stamp
-from aggregator.parse.times import clock_of, is_time_line
+from aggregator.parse.times import is_time_line, split_leading_clock
 from aggregator.parse.tree import Element, link_density, text_of
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 METHOD = "html-sections"
-# "12.31 Uhr: Title", "10:52am - Title", "14h05 | Title". Matched from the start only.
-_HEADING_CLOCK = re.compile(
-    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*+[ap]\.?m\.?)?)(?:\s++uhr\b)?"
-    r"\s*+[-\u2013\u2014|:]?\s*+(?P<rest>\S.*)",
-    re.IGNORECASE | re.DOTALL,
-)
 _RULE = re.compile(r"[_\-\u2013\u2014*=~]{3,80}")
 _SENTENCE_ENDS = (".", "!", "?", '"', "\u201d", "'", "\u2019", ")")
 _MIN_SENTENCE = 60
-
-
-def split_heading_clock(text: str) -> tuple[str, str] | None:
-    """("12.31 Uhr", "Minister resigns") from "12.31 Uhr: Minister resigns", else None."""
-    match = _HEADING_CLOCK.match(text)
-    if match is None or clock_of(match["clock"]) is None:
-        return None
-    stamp = text[: match.start("rest")].strip(" -\u2013\u2014|:")
-    return stamp, match["rest"].strip()
 
 
 def find_sections(root: Element) -> list[Found]:
@@ -60,7 +45,7 @@ def _headed_posts(root: Element) -> list[Found]:
     for parent in root.iter():
         by_tag: dict[str, list[Element]] = defaultdict(list)
         for child in parent:
-            if child.tag in HEADINGS and split_heading_clock(text_of(child)):
+            if child.tag in HEADINGS and split_leading_clock(text_of(child)):
                 by_tag[child.tag].append(child)
         for tag, heads in by_tag.items():
             if len(heads) >= 2 and len(heads) > len(best):
@@ -69,7 +54,7 @@ def _headed_posts(root: Element) -> list[Found]:
 
 
 def _headed_post(head: Element, tag: str) -> Found:
-    parts = split_heading_clock(text_of(head))
+    parts = split_leading_clock(text_of(head))
     stamp, title = parts if parts else ("", text_of(head))
     body = list(_until(head, lambda el: el.tag == tag))
     return Found(

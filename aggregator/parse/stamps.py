@@ -35,7 +35,7 @@ from dateparser.date import DateDataParser
 
 from aggregator.parse.found import Stamp
 from aggregator.parse.text import collapse
-from aggregator.parse.times import LABEL, clock_of, parse_clock_time
+from aggregator.parse.times import CLOCK_WORD, LABEL, clock_of, parse_clock_time
 from aggregator.types import ParseContext
 
 _UTC_NAMES = frozenset({"GMT", "UTC", "UT", "Z"})
@@ -47,7 +47,7 @@ _TRAILING_ZONE = re.compile(r"(?<=[\dmM.])\s*+\(?\b([A-Z]{1,5})\)?\s*+$")
 # Words after a clock that say only "o'clock": "14:30 Uhr", "14h30 h". Searched, so the
 # spaces are entered only at the start of their run: from every position inside a
 # long run, `\s+` scanned the rest of it (quadratic).
-_CLOCK_SUFFIX = re.compile(r"(?<!\s)\s++(?:uhr|h|hrs|horas|heures)\.?$", re.IGNORECASE)
+_CLOCK_SUFFIX = re.compile(rf"(?<!\s)\s++{CLOCK_WORD}\.?$")
 # A clock inside a longer text ("Mon 15 May, 16:48"), with its meridiem.
 _CLOCK_IN_TEXT = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)(?:\s?[ap]\.?m\.?)?", re.IGNORECASE)
 _NAMED_ZONE = re.compile(r"\b(?:[A-Z]{2,4}T|UTC|GMT|UT|Z)\b|[+-]\d{2}:?\d{2}\b")
@@ -57,6 +57,13 @@ _DURATION = re.compile(
     r"\d++(?:[.,]\d++)?\s*+(?i:s|secs?|seconds?|sek|sekunden|min|mins|minutes?|minuten|"
     r"h|hrs?|hours?|std|stunden|days?|tage?|ms|km|m|pts|points|punkte)?\.?"
 )
+# "5 mins ago", "49m ago", "3 hrs ago": counted back from when the page was written.
+# Days are left to dateparser, which reads them as a day, not a moment. Fullmatched.
+_AGO = re.compile(
+    r"(?P<count>\d{1,6})\s*+(?P<unit>s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\s++ago",
+    re.IGNORECASE,
+)
+_AGO_UNITS = {"s": "seconds", "m": "minutes", "h": "hours"}
 _RELATIVE = re.compile(r"\bago\b|\bvor\b|\bil y a\b|\bhace\b|\bfa\b", re.IGNORECASE)
 # Two stamps in one slot: "2d ago / 7:58 AM UTC", "Monday | 14:05".
 _PARTS = re.compile(r"\s[/|\u00b7\u2022]\s")
@@ -132,6 +139,10 @@ class TimeReader:
         text, zone = self._split_zone(_CLOCK_SUFFIX.sub("", text))
         if clock_of(text) is not None:
             return Reading(parse_clock_time(text, zone, reference), is_clock=True)
+        ago = _AGO.fullmatch(text)
+        if ago is not None:  # as dateparser reads it, at none of its cost per stamp
+            unit = _AGO_UNITS[ago["unit"][0].lower()]
+            return Reading(self.fetched_at - timedelta(**{unit: int(ago["count"])}))
         return self._dateparse(text, zone)
 
     def _read_two_parts(self, first: str, second: str, reference: datetime) -> Reading:

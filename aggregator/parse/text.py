@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aggregator.parse.times import date_of_line, is_time_line
+from aggregator.parse.times import date_of_line, is_time_line, split_leading_clock
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,10 @@ class _Chunker:
 
     Two line breaks are told apart by the line after them: a time line after an
     unfinished sentence stays in it when the sentence goes on in lower case ("which
-    began / 20 mins ago / was adjourned"), and a title line just after a time line
-    stands alone when the next line's first word would still have fitted on it, so no
-    wrapping broke the line there. `width` is the longest line: the wrapping width, if
-    the text was wrapped at all."""
+    began / 20 mins ago / was adjourned"), and a title line just after a time line (or
+    opening with one: "14:05 - Title") stands alone when the next line's first word
+    would still have fitted on it, so no wrapping broke the line there. `width` is the
+    longest line: the wrapping width, if the text was wrapped at all."""
 
     width: int = 0
     blocks: list[Block] = field(default_factory=list)
@@ -171,10 +171,12 @@ class _Chunker:
             self.blocks.append(Block(line, level=level, is_caption=not level and is_caption(line)))
             self.after_stamp = is_stamp
         else:
-            if starts_block or self._ends_title(line):
+            # "14:05 - Title" opens a post as a time line does, with its title on it.
+            is_stamped = split_leading_clock(line) is not None
+            if starts_block or is_stamped or self._ends_title(line):
                 self.flush()
             if not self.pending:
-                self.is_pending_after_stamp = self.after_stamp
+                self.is_pending_after_stamp = self.after_stamp or is_stamped
             self.pending.append(line)
             self.after_stamp = False
 

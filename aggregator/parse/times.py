@@ -11,10 +11,16 @@ _CLOCK = re.compile(
     r"(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*+(?P<meridiem>[ap]\.?m\.?)?",
     re.IGNORECASE,
 )
-# A time followed by the rest of a line, e.g. "14:05 Trains cancelled" or "14:05 - Trains".
+# Words after a clock that say only "o'clock": "14:30 Uhr", "14.30 h".
+CLOCK_WORD = r"(?i:uhr|h|hrs|horas|heures)"
+# A time followed by the rest of a line: "14:05 Trains cancelled", "14:05 - Trains",
+# "12.31 Uhr: Minister resigns", "12:31: Title". A separator right after the clock is
+# one only before a non-digit ("12:31:45" is a clock with seconds). Fullmatched.
 _LEADING_CLOCK = re.compile(
-    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*+[ap]\.?m\.?)?)(?:\s++[-\u2013\u2014|:]\s*+|\s++)(?P<rest>\S.*)",
-    re.IGNORECASE,
+    r"(?P<clock>\d{1,2}[:.h]\d{2}(?:\s*+[ap]\.?m\.?)?)"
+    rf"(?:\s++{CLOCK_WORD}\b)?"
+    r"(?:\s*+(?P<separator>[-\u2013\u2014|:])(?!\d)\s*+|\s++)(?P<rest>\S.*)",
+    re.IGNORECASE | re.DOTALL,
 )
 # Labels before a time, in the languages live pages are read in.
 LABEL = re.compile(
@@ -29,7 +35,12 @@ LABEL = re.compile(
 # 2014", "August 26, 2014 at 10:52"). Only the shape is checked; stamps.py reads it.
 _CLOCK_WORDS = (
     r"(?:\d{1,2}[:.h]\d{2}(?:\s*+(?i:[ap]\.?m\.?))?|\d{1,2}\s*+(?i:[ap]\.?m\.?))"
-    r"(?:\s*+\(?[A-Z]{2,5}\)?)?(?i:\s++uhr)?"
+    rf"(?:\s*+\(?[A-Z]{{2,5}}\)?)?(?:\s++{CLOCK_WORD})?"
+)
+# "5 mins ago", "3 hrs ago", "49m ago", "2d ago", "il y a 5 minutes", "vor 5 Minuten".
+_RELATIVE_TEXT = (
+    r"(?i:\d++\s*+(?:sec|second|min|minute|hr|hour|day|[smhd])s?\s++ago|just now)"
+    r"|(?i:(?:il y a|vor|hace)\s++\d++\s++\w+)"
 )
 _MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _WEEKDAY = r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s++)?"
@@ -37,8 +48,7 @@ _DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
 _AT_CLOCK = rf"(?:,?\s++(?:(?i:at)\s++)?{_CLOCK_WORDS})?"
 _TIME_LINE = re.compile(
     rf"{_CLOCK_WORDS}"
-    r"|(?i:\d++\s*+(?:sec|second|min|minute|hr|hour|day)s?\s++ago|just now)"
-    r"|(?i:(?:il y a|vor|hace)\s++\d++\s++\w+)"
+    rf"|{_RELATIVE_TEXT}"
     rf"|{_WEEKDAY}{_DAY}\s++{_MONTH}(?:\s++\d{{4}})?{_AT_CLOCK}"
     rf"|{_WEEKDAY}{_MONTH}\s++{_DAY},?(?:\s++\d{{4}})?{_AT_CLOCK}"
 )
@@ -91,11 +101,18 @@ def is_time_line(line: str) -> bool:
 
 
 def split_leading_clock(line: str) -> tuple[str, str] | None:
-    """Split "14:05 Trains cancelled" into ("14:05", "Trains cancelled"), else None."""
+    """Split "14:05 Trains cancelled" or "12.31 Uhr: Minister resigns" into the time as
+    printed ("12.31 Uhr": a dotted clock alone reads as a number) and the title after
+    it, else None. The one rule for text lines and HTML headings.
+    A clock before a lower-case word with no separator between ("12.50 was the fare",
+    "1.30 hours") is the start of a sentence."""
     match = _LEADING_CLOCK.fullmatch(line.strip())
     if match is None or clock_of(match["clock"]) is None:
         return None
-    return match["clock"], match["rest"].strip()
+    rest = match["rest"].strip()
+    if match["separator"] is None and rest[0].islower():
+        return None
+    return line.strip()[: match.start("rest")].strip(" -\u2013\u2014|:"), rest
 
 
 # A written date and nothing else ("Tuesday 26 August 2014", "August 26, 2014").
@@ -107,10 +124,7 @@ _PLACE_SEPARATORS = (" - ", " \u2013 ", " \u2014 ", " | ", " \u00b7 ")
 _MAX_PLACE_WORDS = 6
 _MAX_DATE_LINE = 120
 _DIGIT = re.compile(r"\d")
-_RELATIVE = re.compile(
-    r"(?i:\d++\s*+(?:sec|second|min|minute|hr|hour|day)s?\s++ago|just now)"
-    r"|(?i:(?:il y a|vor|hace)\s++\d++\s++\w+)"
-)
+_RELATIVE = re.compile(_RELATIVE_TEXT)
 
 
 def date_of_line(line: str) -> str | None:

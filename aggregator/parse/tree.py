@@ -17,6 +17,7 @@ from typing import TypeAlias
 import lxml.html
 from lxml.etree import ParserError, _Element
 
+from aggregator.parse.embeds import EMBED_TAGS, mark_embed
 from aggregator.parse.text import collapse, is_chrome
 
 Element: TypeAlias = _Element
@@ -56,6 +57,8 @@ _UPDATES = (
     "count(.//*[@itemscope]"
     "[contains(concat(' ', normalize-space(@itemprop), ' '), ' liveBlogUpdate ')])"
 )
+# Embeds a page may mark for its posts; past them, a page of embeds costs no more.
+_MAX_MARKS = 500
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -91,15 +94,17 @@ def _furniture(element: Element) -> str | None:
         return "sure"  # comments and processing instructions
     if element.tag == "footer" and _is_post_footer(element):
         return None
-    if element.tag in _FURNITURE_TAGS or element.tag in _MEDIA_TAGS:
-        return "sure"
-    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
-        return "sure"
-    if _HIDDEN_STYLE.search(element.get("style") or ""):
+    if element.tag in _FURNITURE_TAGS or element.tag in _MEDIA_TAGS or _is_hidden(element):
         return "sure"
     if element.tag in _CONTAINER_TAGS or (element.get("role") or "").lower() in _FURNITURE_ROLES:
         return "named"
     return "named" if class_words(element) & _FURNITURE_WORDS else None
+
+
+def _is_hidden(element: Element) -> bool:
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    return _HIDDEN_STYLE.search(element.get("style") or "") is not None
 
 
 def _is_post_footer(element: Element) -> bool:
@@ -118,8 +123,9 @@ def is_update_scope(element: Element) -> bool:
 
 def strip_furniture(root: Element) -> None:
     """Remove furniture and chrome-only elements ("Share this post") in place, keeping
-    the text that follows each removed element. A container named as chrome that holds
-    the page's posts stays (`_holds_posts`); the furniture inside it goes."""
+    the text that follows each removed element, and a text-less mark where a frame or
+    player was. A container named as chrome that holds the page's posts stays
+    (`_holds_posts`); the furniture inside it goes."""
     page_times = _count(root, _TIMES)
     doomed: list[Element] = []
     gone: set[Element] = set()  # inside a doomed element: no need to look
@@ -135,8 +141,20 @@ def strip_furniture(root: Element) -> None:
         if reason is not None or _is_chrome_only(element):
             doomed.append(element)
             gone.add(element)
+    marks = 0
     for element in doomed:
+        mark = _embed_mark(element) if marks < _MAX_MARKS else None
+        if mark is not None:
+            element.addprevious(mark)
+            marks += 1
         element.drop_tree()
+
+
+def _embed_mark(element: Element) -> Element | None:
+    """The mark to leave in a visible embed's place (see `embeds`), if any."""
+    if element.tag not in EMBED_TAGS or _is_hidden(element):
+        return None
+    return mark_embed(element)
 
 
 def _holds_posts(element: Element, page_times: int) -> bool:
