@@ -7,6 +7,7 @@ table, the key and the reason.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import threading
@@ -35,6 +36,10 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
+_SERVICE_KEYS |= {"websub_http_hubs"}
+_FETCH_KEYS = {"allow_private", "user_agent"}
+# A host name as DNS spells it (RFC 1123): letters, digits, hyphens, dots; no port.
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*+\.?")
 _STORY_KEYS = {"id", "title", "keywords", "exclude", "page_size", "timezone"}
 _SOURCE_KEYS = {
     "name",
@@ -68,10 +73,23 @@ class ServiceSettings:
     # that sources advertise.
     websub_hub: str | None = None
     websub_subscribe: bool = True
+    # Subscribe to hubs on plain http:// too: they get no hub.secret (WebSub §5.1), so
+    # their pushes are unsigned and prove nothing about who sent them.
+    websub_http_hubs: bool = False
     # A poll's CPU work (parse, sign) runs in this many child processes, each job
     # abandoned after `parse_timeout` seconds (aggregator.parsing).
     parse_timeout: float = 20.0
     parse_processes: int = 2
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """`[fetch]`: what every HTTP request may do. URLs found in documents (redirects,
+    WebSub hubs) reach public addresses only, unless `allow_private` names their host
+    or a network holding their address (fetch/destinations.py)."""
+
+    allow_private: tuple[str, ...] = ()
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,7 @@ class Settings:
     service: ServiceSettings
     stories: tuple[StorySpec, ...]
     sources: tuple[SourceSpec, ...]
+    fetch: FetchSettings = FetchSettings()
 
     def story(self, story_id: str) -> StorySpec | None:
         return next((s for s in self.stories if s.id == story_id), None)
@@ -104,12 +123,13 @@ def load(path: Path, environ: Mapping[str, str]) -> Settings:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(file, "", f"not valid TOML: {e}") from e
     check = _Checker(file)
-    check.only_keys(raw, {"service", "stories", "sources"}, "")
+    check.only_keys(raw, {"service", "fetch", "stories", "sources"}, "")
     service = _service(check, check.table(raw, "service"), environ)
+    fetch = _fetch(check, check.table(raw, "fetch"))
     stories = _stories(check, check.array(raw, "stories"), service.timezone)
     base = path.resolve().parent
     sources = _sources(check, check.array(raw, "sources"), stories, base, service.timezone)
-    return Settings(path=path, service=service, stories=stories, sources=sources)
+    return Settings(path=path, service=service, stories=stories, sources=sources, fetch=fetch)
 
 
 def parse_interval(value: object) -> float | None:
@@ -207,10 +227,42 @@ def _websub(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, 
         if "public_url" not in table:
             reason = "needs public_url: the hub fetches the story feeds from there"
             raise check.fail(f"{where}.websub_hub", reason)
-    subscribe = table.get("websub_subscribe", True)
-    if not isinstance(subscribe, bool):
-        raise check.fail(f"{where}.websub_subscribe", "must be true or false")
-    return {"websub_hub": hub, "websub_subscribe": subscribe}
+    flags = {}
+    for key, default in (("websub_subscribe", True), ("websub_http_hubs", False)):
+        flags[key] = table.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise check.fail(f"{where}.{key}", "must be true or false")
+    return {"websub_hub": hub, **flags}
+
+
+def _fetch(check: _Checker, table: Mapping[str, Any]) -> FetchSettings:
+    where = "[fetch]"
+    check.only_keys(table, _FETCH_KEYS, where)
+    entries = table.get("allow_private", [])
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        reason = 'must be a list of networks or host names, like ["10.1.2.0/24", "intranet"]'
+        raise check.fail(f"{where}.allow_private", reason)
+    allowed = tuple(_private_entry(check, entry, f"{where}.allow_private") for entry in entries)
+    agent = table.get("user_agent")
+    if agent is not None:
+        agent = check.text(table, "user_agent", where, None)
+        if len(agent) > 200 or not agent.isprintable() or not agent.isascii():
+            raise check.fail(f"{where}.user_agent", "must be printable ASCII, 200 at most")
+    return FetchSettings(allow_private=allowed, user_agent=agent)
+
+
+def _private_entry(check: _Checker, entry: str, where: str) -> str:
+    """A CIDR network ("10.1.2.0/24", "fd00::/8"), one address, or a host name."""
+    text = entry.strip().lower()
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as e:
+        if "/" in text or ":" in text or not text.strip("0123456789."):
+            raise check.fail(where, f"{entry!r} is not a network: {e}") from e
+    if not _HOST_NAME.fullmatch(text):
+        reason = f"{entry!r} is neither a network like 10.1.2.0/24 nor a host name"
+        raise check.fail(where, reason)
+    return text.rstrip(".")
 
 
 def _parsing(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:

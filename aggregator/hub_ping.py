@@ -9,6 +9,7 @@ feed URL. Nothing is sent unless `[service] websub_hub` is configured (which req
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,10 +36,14 @@ class HubPing:
         if service.websub_hub is None:
             return
         base = f"{service.public_url}/stories/{story_id}"
+        limits = self.limits.configured(self.live.current.fetch)
+        # The operator configured this hub: its host is trusted, where it redirects is not.
+        trusted = [urlsplit(service.websub_hub).hostname or ""]
         for url in (base + suffix for suffix in FEED_SUFFIXES):
+            form = publish_form([url])
             try:
                 post_form(
-                    self.client, service.websub_hub, publish_form([url]), self.limits, name=story_id
+                    self.client, service.websub_hub, form, limits, name=story_id, trusted=trusted
                 )
             except FetchError as e:
                 log.warning("websub ping failed", extra={"url": url, "reason": e.reason})

@@ -218,8 +218,10 @@ class ParsePool:
         if kind == "parse-error":
             raise ParseError(source.name, str(value))
         log.error("parser crashed", extra={"source": source.name, "traceback": value})
-        last_line = str(value).strip().splitlines()[-1]
-        raise ParseError(source.name, f"internal error while parsing: {last_line}")
+        # The traceback's last line names the exception, then its message, which may
+        # quote the document: only the name goes where /healthz shows it.
+        crashed = str(value).strip().splitlines()[-1].partition(":")[0][:80]
+        raise ParseError(source.name, f"internal error while parsing: {crashed}")
 
     def _ask(self, child: _Child, source: SourceSpec, job: _Job) -> _Reply:
         try:

@@ -15,6 +15,9 @@
                                 -> next due time, interval and reason
     | store.apply         EDGE  decisions + deletions + new validators + next poll,
                                 one transaction that also ends the worker's lease
+    | advertised          PURE  with `find_hubs`: the WebSub hubs the response named (its
+                                Link headers, else the changed document's <link>s), for
+                                the subscriber; no second request is ever made for them
 
 (*) CPU work on the source's bytes runs where `parsing` says: in the service, child
 processes with a deadline (aggregator.parsing), so a document that would stall a parse is
@@ -47,6 +50,7 @@ from aggregator.types import (
     Entry,
     Fetched,
     FetchState,
+    HubLinks,
     NextPoll,
     PageSignals,
     PollReport,
@@ -55,6 +59,7 @@ from aggregator.types import (
     SourceSpec,
     StorySpec,
 )
+from aggregator.websub import discover
 
 _ANY_SOURCE = SourceSpec("", "", "feed", None, None, 60.0, "UTC")
 
@@ -70,33 +75,19 @@ def poll(
     now: datetime,
     jitter: float = 0.0,
     parsing: Parsing = INLINE,
+    find_hubs: bool = False,
 ) -> PollReport:
     """Poll once and write the outcome with the source's next poll time. `jitter` is a
-    draw from [0, 1) that spreads the schedule (0 keeps tests exact)."""
+    draw from [0, 1) that spreads the schedule (0 keeps tests exact). With `find_hubs`
+    the report's `hubs` says what WebSub hubs a changed response advertised."""
     try:
         status = store.source_status(source.name)
         target = replace(source, url=status.moved_to) if status.moved_to else source
         fetched = fetchers.fetch(target, status.state, now=now)
         if fetched.is_gone:
             return _gone(source, store, now, target.location)
-        _report_move(source, status, fetched)
-        if not fetched.changed:
-            plan = _plan(source, status, fetched, status.signals, now, jitter, new_posts=0)
-            return _problems(
-                store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
-            )
-        parsed = _parse_all(source, fetched, parsing)
-        kept = _keep(source, story, parsed.posts)
-        entries = _entries(source, kept, now, parsing)
-        pages = _pages_read_whole(source, parsed.posts)
-        with store.deciding(story.id):
-            decisions, deletions = _decide(source, entries, pages, store, now)
-            fresh = sum(d.action in ("new", "duplicate") for d in decisions)
-            plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
-            state, problems = parsed.state, parsed.problems
-            report = store.apply(source, decisions, state, now, deletions, schedule=plan)
-        report = replace(report, filtered=len(parsed.posts) - len(kept))
-        return _problems(report, fetched.problems + problems)
+        report = _poll_fetched(source, story, store, status, fetched, now, jitter, parsing)
+        return replace(report, hubs=_advertised(source, fetched)) if find_hubs else report
     except HostHeld as e:
         return _held(source, store, e)
     except FetchError as e:
@@ -107,7 +98,40 @@ def poll(
         return _failed(source, store, now, str(e), jitter)
     except Exception as e:  # a bug in one parser must not stop the other sources
         log.exception("unexpected error polling %s", source.name)
-        return _failed(source, store, now, f"internal error: {type(e).__name__}: {e}", jitter)
+        # The log has the traceback; the recorded reason (shown in /healthz) is only the
+        # kind, as an exception's text may quote whatever it was handed.
+        return _failed(source, store, now, f"internal error: {type(e).__name__}", jitter)
+
+
+def _poll_fetched(
+    source: SourceSpec,
+    story: StorySpec,
+    store: Store,
+    status: SourceStatus,
+    fetched: Fetched,
+    now: datetime,
+    jitter: float,
+    parsing: Parsing,
+) -> PollReport:
+    """parse | keep | normalize | sign | known_for | decide | schedule | apply"""
+    _report_move(source, status, fetched)
+    if not fetched.changed:
+        plan = _plan(source, status, fetched, status.signals, now, jitter, new_posts=0)
+        return _problems(
+            store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
+        )
+    parsed = _parse_all(source, fetched, parsing)
+    kept = _keep(source, story, parsed.posts)
+    entries = _entries(source, kept, now, parsing)
+    pages = _pages_read_whole(source, parsed.posts)
+    with store.deciding(story.id):
+        decisions, deletions = _decide(source, entries, pages, store, now)
+        fresh = sum(d.action in ("new", "duplicate") for d in decisions)
+        plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
+        state, problems = parsed.state, parsed.problems
+        report = store.apply(source, decisions, state, now, deletions, schedule=plan)
+    report = replace(report, filtered=len(parsed.posts) - len(kept))
+    return _problems(report, fetched.problems + problems)
 
 
 def preview(
@@ -316,3 +340,17 @@ def _held(source: SourceSpec, store: Store, held: HostHeld) -> PollReport:
     except AggregatorError as e:
         log.error("could not move the poll", extra={"source": source.name, "reason": str(e)})
     return PollReport(source=source.name, not_modified=True)
+
+
+def _advertised(source: SourceSpec, fetched: Fetched) -> HubLinks | None:
+    """WebSub §4 discovery on the response just fetched: its Link headers, else the
+    changed document's own links. None when nothing changed (no body to read: the next
+    poll that brings one is read instead). Discovery never fails a poll."""
+    if not fetched.documents or not source.url:
+        return None
+    document = fetched.documents[0]
+    try:
+        return discover(document.location, fetched.links, document.body, document.content_type)
+    except Exception:  # a bug here must not undo a poll already stored
+        log.exception("websub discovery failed", extra={"source": source.name})
+        return None

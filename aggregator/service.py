@@ -102,7 +102,7 @@ def built(
     """Open the store (migrating it), an HTTP client and the parse pool; close all three
     on exit. The parse deadline fits the lease as the fetch deadline does."""
     store = open_store(settings.service.database_url)
-    limits = limits or FetchLimits()
+    limits = (limits or FetchLimits()).configured(settings.fetch)
     deadline = min(settings.service.parse_timeout, max(1.0, limits.total_timeout))
     try:
         if sync_sources:

@@ -115,6 +115,8 @@ class Fetched:
     max_age: float | None = None
     moved_to: str | None = None
     status: int | None = None
+    # The response's Link header values (RFC 8288), where WebSub hubs may be advertised.
+    links: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -124,6 +126,14 @@ class Fetched:
     def is_gone(self) -> bool:
         """410 Gone (RFC 9110 §15.5.11): the resource will not come back."""
         return self.status == 410
+
+
+@dataclass(frozen=True)
+class HubLinks:
+    """What a topic advertises (WebSub §4): its hubs, in order, and its `self` URL."""
+
+    hubs: tuple[str, ...] = ()
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +318,9 @@ class PollReport:
     error: str | None = None
     # A feed's items left out by the story's keywords and exclusions.
     filtered: int = 0
+    # The WebSub hubs the poll's own response advertised, when it was asked to look
+    # and brought something to look at (a changed document); None otherwise.
+    hubs: HubLinks | None = None
 
     @property
     def failed(self) -> bool:

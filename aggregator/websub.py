@@ -4,6 +4,7 @@
     subscribe_form    the form POSTed to a hub to (un)subscribe (§5.1)
     check_intent      a hub's verification GET -> the challenge to echo, or refusal (§5.3)
     check_signature   X-Hub-Signature against the body and our secret (§7.1)
+    takes_secret      whether a hub may be given hub.secret: over https only (§5.1)
     renewal_due       re-subscribe before the lease ends (§5.3.1)
     has_gone_quiet    polling finds news the hub never pushed -> fall back to polling
 
@@ -28,6 +29,7 @@ import feedparser
 from aggregator.digits import read_count
 from aggregator.parse.entities import declares_entities
 from aggregator.parse.html import read_whole
+from aggregator.types import HubLinks as HubLinks  # re-exported: discover() returns it
 
 State = Literal["pending", "active", "denied", "unsubscribing"]
 # §8.2: hubs SHOULD enforce short leases, 10 days being a good default.
@@ -42,14 +44,6 @@ _ALGORITHMS = {"sha1": "sha1", "sha256": "sha256", "sha384": "sha384", "sha512":
 _LINK_VALUE = re.compile(r"<([^>]*)>([^,]*)")
 _REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
 _XML_TYPES = ("xml", "rss", "atom")
-
-
-@dataclass(frozen=True)
-class HubLinks:
-    """What a topic advertises: its hubs (in order) and its canonical `self` URL."""
-
-    hubs: tuple[str, ...] = ()
-    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +133,18 @@ def subscribe_form(
             raise ValueError("hub.secret must be less than 200 bytes")
         form["hub.secret"] = secret
     return form
+
+
+def takes_secret(hub: str) -> bool:
+    """§5.1: hub.secret SHOULD only be sent over HTTPS; over plain http anyone on the
+    path reads it (and the callback URL), so pushes from such a hub prove nothing."""
+    return urlsplit(hub).scheme.lower() == "https"
+
+
+def push_secret(subscription: Subscription) -> str | None:
+    """The secret a push to `subscription` is checked with: none for a hub on plain http,
+    which is never sent one (`takes_secret`), whatever the row holds."""
+    return subscription.secret if takes_secret(subscription.hub) else None
 
 
 def publish_form(urls: Iterable[str]) -> list[tuple[str, str]]:
@@ -261,6 +267,7 @@ def _from_feed(location: str, body: bytes) -> HubLinks:
     # latin-1 maps each byte to one character, so the check reads the bytes as they are.
     if declares_entities(body.decode("latin-1")):
         return HubLinks()
+    body = _feed_head(body)
     # Only the feed's own links are read: its entries' markup needs no sanitising
     # (feedparser's sanitiser is quadratic on a run of unclosed comments), and a
     # reference of thousands of digits makes feedparser raise ValueError (int()).
@@ -276,9 +283,20 @@ def _from_feed(location: str, body: bytes) -> HubLinks:
     return HubLinks(tuple(dict.fromkeys(hubs)), selves[0] if selves else None)
 
 
+def _feed_head(body: bytes) -> bytes:
+    """The feed up to its first item or entry: the hub and self links are the feed's
+    own, written before its items (RSS channel, Atom feed head), and this runs inside
+    every poll that looks for them, so a feed of 100,000 items is not parsed twice. The
+    cut document ends early, which feedparser reads as far as it goes."""
+    found = [i for i in (body.find(b"<item"), body.find(b"<entry")) if i >= 0]
+    return body[: min(found)] if found else body
+
+
 def _from_html(location: str, body: bytes) -> HubLinks:
+    # Only the <head> is read (§8.1), so the page is cut where its <body> starts.
+    start = body.lower().find(b"<body")
     finder = _HeadLinks()
-    read_whole(finder, body.decode("utf-8", "replace"))
+    read_whole(finder, (body if start < 0 else body[:start]).decode("utf-8", "replace"))
     hubs = [urljoin(location, url) for url, rels in finder.links if "hub" in rels]
     selves = [urljoin(location, url) for url, rels in finder.links if "self" in rels]
     return HubLinks(tuple(dict.fromkeys(hubs)), selves[0] if selves else None)

@@ -3,7 +3,9 @@
     GET   verification of intent (§5.3): echo hub.challenge for a topic we asked for,
           404 for anything else; a denial (§5.2) marks the subscription denied
     POST  content distribution (§7): read the body up to the cap, check X-Hub-Signature,
-          then store it at once through pipeline.ingest_pushed, in a worker thread
+          then store it at once through pipeline.ingest_pushed, in a worker thread.
+          A hub on plain http was given no secret, so its pushes are unsigned: they
+          are taken only while `[service] websub_http_hubs` says so, else answered 410
 
 The token is the unguessable last segment of the callback URL, one per subscription, so
 a request naming no known token is answered 404 (GET) or 410 Gone (POST: §7 lets a hub
@@ -36,6 +38,7 @@ from aggregator.websub import (
     check_signature,
     is_denial_of,
     lease_end,
+    push_secret,
     read_intent,
 )
 
@@ -109,10 +112,10 @@ class _Callback:
         return PlainTextResponse(challenge)
 
     async def deliver(self, request: Request, subscription: Subscription | None) -> Response:
-        live = subscription is not None and subscription.state in ("active", "pending")
+        wanted = subscription is not None and self._wanted(subscription)
         spec = self._source(subscription) if subscription is not None else None
         story = self.live.current.story(spec.story) if spec is not None else None
-        if subscription is None or not live or spec is None or story is None:
+        if subscription is None or not wanted or spec is None or story is None:
             return PlainTextResponse("no such subscription", 410)
         try:
             body = await self._read(request)
@@ -120,7 +123,7 @@ class _Callback:
             log.warning("websub push too large", extra={"source": spec.name})
             return PlainTextResponse(f"body larger than {self.max_bytes} bytes", 413)
         signature = request.headers.get("x-hub-signature")
-        if not check_signature(body, subscription.secret, signature):
+        if not check_signature(body, push_secret(subscription), signature):
             # §7.1.2: ignored, yet acknowledged like any push so the hub does not retry
             # and a forger learns nothing about the signature.
             log.warning("websub push with a bad signature ignored", extra={"source": spec.name})
@@ -156,6 +159,13 @@ class _Callback:
             if len(body) > self.max_bytes:
                 raise _BodyTooLarge
         return bytes(body)
+
+    def _wanted(self, subscription: Subscription) -> bool:
+        """Live, and signed unless the config accepts a plain http hub's unsigned pushes
+        (its secret was never sent: §5.1 wants https for it)."""
+        live = subscription.state in ("active", "pending")
+        signed = push_secret(subscription) is not None
+        return live and (signed or self.live.current.service.websub_http_hubs)
 
     def _source(self, subscription: Subscription) -> SourceSpec | None:
         return next((s for s in self.live.current.sources if s.name == subscription.source), None)

@@ -140,6 +140,7 @@ class Worker:
         with self._locks.setdefault(name, threading.Lock()):
             jitter = self.random.random()
             at = now or utcnow()
+            hubs = self.subscriber is not None and self.subscriber.wants_hubs(spec, at)
             report = poll(
                 spec,
                 story,
@@ -148,6 +149,7 @@ class Worker:
                 now=at,
                 jitter=jitter,
                 parsing=self.parsing,
+                find_hubs=hubs,
             )
         _log_report(report)
         if self.subscriber is not None:
@@ -179,7 +181,8 @@ class Worker:
 
     def apply_settings(self, settings: Settings) -> None:
         """Record the sources in the store: new and edited ones become due at once,
-        removed ones stop being claimed."""
+        removed ones stop being claimed. The `[fetch]` choices apply from the next poll."""
+        self.fetchers.limits = self.fetchers.limits.configured(settings.fetch)
         try:
             self.store.sync_sources(settings.sources)
         except AggregatorError as e:

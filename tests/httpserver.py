@@ -155,6 +155,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(send_body=False)
 
+    def do_POST(self) -> None:
+        """Answered like a GET of the path; the request body is read and dropped."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._respond(send_body=True)
+
     def handle(self) -> None:
         # A client that gave up (timeout, size cap) closes its end mid-response.
         with contextlib.suppress(ConnectionError):

@@ -50,6 +50,8 @@ def test_a_reused_connection_to_an_internal_address_is_refused_too() -> None:
         spec = source("wire", kind="feed", url=public.url("/feed"), path=None)
         with pytest.raises(FetchError, match="refused"):
             fetch_http(client, spec, FetchState(), now=NOW, limits=limits)
+    # Checked before the first byte was written, not once the answer was in.
+    assert [r.path for r in internal.requests] == ["/own"]
 
 
 def test_a_redirect_within_the_configured_host_is_followed() -> None:
@@ -95,3 +97,11 @@ def test_an_allow_list_opens_a_network() -> None:
 )
 def test_public_addresses(address: str, public: bool) -> None:
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+def test_the_configured_user_agent_is_sent() -> None:
+    limits = FetchLimits(user_agent="council-watch/2 (+https://council.example/)")
+    with serve({"/feed": SECRET}) as server, make_client(FetchLimits()) as client:
+        spec = source("wire", kind="feed", url=server.url("/feed"), path=None)
+        fetch_http(client, spec, FetchState(), now=NOW, limits=limits)
+    assert server.requests[-1].headers["user-agent"] == limits.user_agent

@@ -1,7 +1,8 @@
-"""WebSub end to end: a real hub (tests/websub_hub.py), the service's app under uvicorn
-on a free port, a feed served by tests/httpserver.py that advertises the hub, and the
-store on SQLite and PostgreSQL. Nothing here polls the feed after it is discovered, so
-whatever reaches the merged Atom feed came by push."""
+"""WebSub end to end: a real hub (tests/websub_hub.py) over TLS with a test CA, the
+service's app under uvicorn on a free port, a feed served by tests/httpserver.py that
+advertises the hub, and the store on SQLite and PostgreSQL. The hub is found in the
+response of the feed's first poll; nothing polls the feed after that, so whatever
+reaches the merged Atom feed came by push."""
 
 from __future__ import annotations
 
@@ -12,22 +13,26 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from aggregator.config import LiveSettings, load
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.hub_ping import HubPing
+from aggregator.pipeline import poll
 from aggregator.sources import Fetchers
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
 from aggregator.subscriber import Subscriber
-from aggregator.types import PollReport, SourceSpec
+from aggregator.types import PollReport, SourceSpec, StorySpec
 from aggregator.web import create_app
 from aggregator.websub import HubLinks, Subscription
 from aggregator.worker import Worker
 from tests.appserver import listening_socket, port_of, serving
 from tests.httpserver import Received, Route, serve
 from tests.websub_hub import Hub, run_hub
+
+CA = trustme.CA()
 
 CONFIG = """
 [service]
@@ -84,10 +89,31 @@ class Running:
     def rows(self) -> list[Subscription]:
         return Subscriptions(self.store).for_source("wire")
 
+    def poll(self, now: datetime | None = None) -> PollReport:
+        """One poll as the worker runs it: its response read for hubs, then the
+        subscriber told."""
+        return poll_and_tell(self.subscriber, self.spec, self.store, self.client, now)
+
     def subscribe(self) -> Subscription:
-        self.subscriber.after_poll(self.spec, PollReport(source="wire"), datetime.now(UTC))
+        self.poll()
         self.hub.wait_for(lambda: self.hub.subscribers)
         return self.rows()[0]
+
+
+def poll_and_tell(
+    subscriber: Subscriber,
+    spec: SourceSpec,
+    store: Store,
+    client: httpx.Client,
+    now: datetime | None = None,
+) -> PollReport:
+    at = now or datetime.now(UTC)
+    fetchers = Fetchers(client, FetchLimits())
+    hubs = subscriber.wants_hubs(spec, at)
+    story = StorySpec("story", "A story")
+    report = poll(spec, story, store=store, fetchers=fetchers, now=at, find_hubs=hubs)
+    subscriber.after_poll(spec, report, at)
+    return report
 
 
 @pytest.fixture
@@ -95,7 +121,7 @@ def running(store: Store, tmp_path: Path) -> Iterator[Running]:
     sock = listening_socket()
     port = port_of(sock)
     routes: dict[str, Route] = {}
-    with run_hub() as hub, serve(routes) as feeds:
+    with run_hub(tls=CA) as hub, serve(routes) as feeds:
         topic = feeds.url("/wire.atom")
         routes["/wire.atom"] = Route(
             body=ATOM.format(hub=hub.url, topic=topic, entries="").encode(),
@@ -106,7 +132,10 @@ def running(store: Store, tmp_path: Path) -> Iterator[Running]:
         path.write_text(CONFIG.format(port=port, extra=extra, feed_url=topic), encoding="utf-8")
         live = LiveSettings(load(path, {}), {})
         store.sync_sources(live.current.sources)
-        with make_client(FetchLimits()) as client, serving(create_app(store, live), sock) as base:
+        with (
+            make_client(FetchLimits(), verify=hub.trust or True) as client,
+            serving(create_app(store, live), sock) as base,
+        ):
             subscriber = Subscriber(live, store, client, FetchLimits(), lease_seconds=600)
             yield Running(base, hub, topic, store, live, subscriber, client, feeds.requests)
 
@@ -134,7 +163,8 @@ def test_a_push_is_in_the_merged_feed_without_a_poll(running: Running) -> None:
     assert statuses == [202]
     assert "Ferry services resume" in running.atom()
     assert running.rows()[0].last_push_at is not None
-    assert [r.path for r in running.feed_requests] == ["/wire.atom"]  # discovery only
+    # One request: the poll whose response named the hub.
+    assert [r.path for r in running.feed_requests] == ["/wire.atom"]
 
 
 @pytest.mark.parametrize("method", ["sha1", "sha384", "sha512"])
@@ -243,21 +273,18 @@ def test_a_feed_without_a_hub_is_looked_at_again_only_after_a_day(
 ) -> None:
     bare = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>W</title></feed>'
     with serve({"/wire.atom": Route(body=bare, content_type="application/atom+xml")}) as feeds:
-        path = tmp_path / "aggregator.toml"
-        config = CONFIG.format(port=8080, extra="", feed_url=feeds.url("/wire.atom"))
-        path.write_text(config, encoding="utf-8")
-        live = LiveSettings(load(path, {}), {})
+        live = live_settings(tmp_path, feeds.url("/wire.atom"))
         now = datetime.now(UTC)
         with make_client(FetchLimits()) as client:
             subscriber = Subscriber(live, store, client, FetchLimits())
             spec = live.current.sources[0]
-            for minutes in (0, 5, 60, 23 * 60):
-                subscriber.after_poll(
-                    spec, PollReport(source="wire"), now + timedelta(minutes=minutes)
-                )
-            assert len(feeds.requests) == 1
-            subscriber.after_poll(spec, PollReport(source="wire"), now + timedelta(hours=25))
-            assert len(feeds.requests) == 2
+            assert subscriber.wants_hubs(spec, now)
+            report = poll_and_tell(subscriber, spec, store, client, now)
+            assert report.hubs is not None and report.hubs.hubs == ()
+            for minutes in (5, 60, 23 * 60):
+                assert not subscriber.wants_hubs(spec, now + timedelta(minutes=minutes))
+            assert subscriber.wants_hubs(spec, now + timedelta(hours=25))
+        assert len(feeds.requests) == 1  # looking cost no request of its own
 
 
 def test_the_worker_subscribes_when_a_polled_feed_advertises_a_hub(running: Running) -> None:
@@ -285,21 +312,16 @@ def live_settings(folder: Path, feed_url: str) -> LiveSettings:
     return LiveSettings(load(path, {}), {})
 
 
-def test_discovery_keeps_the_hosts_limits(store: Store, tmp_path: Path) -> None:
-    """A hub discovery request is a request to the feed's host like any poll: while the
-    host's Retry-After holds, nothing is sent."""
-    with serve(
-        {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
-    ) as feeds:
-        live = live_settings(tmp_path, feeds.url("/wire.atom"))
-        now = datetime.now(UTC)
-        limits = FetchLimits()
-        with make_client(limits) as client:
-            fetchers = Fetchers(client, limits)
-            fetchers.hosts.hold(feeds.url("/"), now + timedelta(hours=1))
-            subscriber = Subscriber(live, store, client, limits, fetchers=fetchers)
-            subscriber.after_poll(live.current.sources[0], PollReport(source="wire"), now)
-        assert feeds.requests == []
+def test_a_request_to_a_hub_keeps_the_hosts_limits(running: Running) -> None:
+    """A hub is a host like any other: while its Retry-After holds, nothing is sent."""
+    now = datetime.now(UTC)
+    limits = FetchLimits()
+    fetchers = Fetchers(running.client, limits)
+    fetchers.hosts.hold(running.hub.url, now + timedelta(hours=1))
+    subscriber = Subscriber(running.live, running.store, running.client, limits, fetchers=fetchers)
+    links = HubLinks((running.hub.url,), running.topic)
+    assert subscriber.after_fetch(running.spec, links, now) is not None  # pending
+    assert running.hub.state.requests == []
 
 
 def test_our_feeds_name_the_configured_hub(running: Running) -> None:
@@ -312,17 +334,14 @@ def test_our_feeds_name_the_configured_hub(running: Running) -> None:
 
 def test_a_failed_poll_is_not_followed_by_a_discovery_request(store: Store, tmp_path: Path) -> None:
     """Issue 14, item 3: asking a server that just failed (or stalled) the same thing
-    again at once would double what it costs."""
-    with serve(
-        {"/wire.atom": Route(body=b"<feed/>", content_type="application/atom+xml")}
-    ) as feeds:
+    again at once would double what it costs; the hubs come from a poll's own response."""
+    routes = {"/wire.atom": Route(status=503, body=b"down for maintenance")}
+    with serve(routes) as feeds:
         live = live_settings(tmp_path, feeds.url("/wire.atom"))
         with make_client(FetchLimits()) as client:
             subscriber = Subscriber(live, store, client, FetchLimits())
-            failed = PollReport(source="wire", error="timed out after 30s fetching the feed")
-            subscriber.after_poll(live.current.sources[0], failed, datetime.now(UTC))
-            assert feeds.requests == []
-            subscriber.after_poll(
-                live.current.sources[0], PollReport(source="wire"), datetime.now(UTC)
-            )
+            spec = live.current.sources[0]
+            report = poll_and_tell(subscriber, spec, store, client)
+            assert report.failed and report.hubs is None
             assert len(feeds.requests) == 1
+            assert subscriber.wants_hubs(spec, datetime.now(UTC))  # the next poll looks

@@ -8,6 +8,10 @@
 It answers a subscription request 202 and then, in a thread of its own, verifies intent
 with a GET to the callback (hub.challenge, hub.lease_seconds) as §5.3 describes; a
 publish ping (hub.mode=publish, hub.url) is recorded and the URL fetched, as a hub would.
+
+`run_hub(tls=ca)` serves https with a certificate for 127.0.0.1 from a test CA
+(trustme); `hub.trust` is the SSLContext a client needs to trust it. Subscribers give
+hub.secret to https hubs only (WebSub §5.1), so signed pushes need a TLS hub.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ from typing import TypeVar
 from urllib.parse import parse_qs
 
 import httpx
+import trustme
 
 T = TypeVar("T")
 WAIT_SECONDS = 15.0
@@ -57,9 +63,10 @@ class HubState:
 
 
 class Hub:
-    def __init__(self, base_url: str, state: HubState) -> None:
+    def __init__(self, base_url: str, state: HubState, trust: ssl.SSLContext | None) -> None:
         self.url = base_url + "/"
         self.state = state
+        self.trust = trust
 
     @property
     def subscribers(self) -> dict[tuple[str, str], HubSubscription]:
@@ -110,15 +117,25 @@ class Hub:
 
 
 @contextlib.contextmanager
-def run_hub(*, lease_seconds: int | None = None) -> Iterator[Hub]:
-    """Serve a hub on a free port; `lease_seconds` overrides what subscribers ask for."""
+def run_hub(
+    *, lease_seconds: int | None = None, tls: trustme.CA | None = None, host: str = "127.0.0.1"
+) -> Iterator[Hub]:
+    """Serve a hub on a free port of `host`; `lease_seconds` overrides what subscribers
+    ask for; with `tls`, over https with a certificate from that CA."""
     state = HubState()
-    httpd = _HubServer(state, lease_seconds)
+    httpd = _HubServer(state, lease_seconds, host)
+    trust = None
+    if tls is not None:
+        server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.issue_cert(host).configure_cert(server_side)
+        httpd.socket = server_side.wrap_socket(httpd.socket, server_side=True)
+        trust = ssl.create_default_context()
+        tls.configure_trust(trust)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        host, port = httpd.server_address[:2]
-        yield Hub(f"http://{host!s}:{port}", state)
+        port = httpd.server_address[1]
+        yield Hub(f"{'https' if tls else 'http'}://{host}:{port}", state, trust)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -128,8 +145,8 @@ def run_hub(*, lease_seconds: int | None = None) -> Iterator[Hub]:
 class _HubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: HubState, lease_seconds: int | None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, state: HubState, lease_seconds: int | None, host: str) -> None:
+        super().__init__((host, 0), _Handler)
         self.state = state
         self.lease_seconds = lease_seconds
 

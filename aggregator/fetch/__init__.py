@@ -2,7 +2,10 @@
 
     http.py   conditional GET of an http(s) URL, capped in size and time
     files.py  stat, then read, the local files an absolute path or glob names
-    limits.py FetchLimits: the caps both obey
+    hub.py    WebSub requests to hubs: (un)subscribe, publish pings
+    limits.py FetchLimits: the caps all obey, with the config's `[fetch]` choices
+    destinations.py, network.py   which addresses a request may reach; one deadline
+    reasons.py   httpx errors as FetchError, told in a few words fit for /healthz
 
 Every foreign error (httpx, OSError) becomes a FetchError here, once, with its cause.
 """

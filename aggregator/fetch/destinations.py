@@ -4,9 +4,10 @@ public addresses, checked on the address actually connected to, so a name that r
 to a public address for the check and a private one for the connection (DNS rebinding)
 gains nothing.
 
-    with destinations(trusted={"feeds.example.org"}):   # around one fetch
+    with destinations(trusted={"feeds.example.org"}):   # around one request
         ...   # the network backend (fetch/network.py) calls checked_address(host)
-              # before connecting; fetch_http checks the peer of a reused connection
+              # before connecting, and check_peer(host, peer) before each write, so a
+              # pooled connection opened under other rules sends nothing either
 
 Refused: loopback, private (RFC 1918, unique local), link-local (cloud metadata at
 169.254.169.254 among them), shared, multicast, reserved and unspecified addresses,
@@ -96,7 +97,7 @@ def checked_address(host: str, port: int) -> str:
 
 
 def check_peer(host: str, peer: object) -> None:
-    """For a connection that was reused rather than opened: its peer must be allowed."""
+    """Before a write on a connection to `host`, new or reused: its peer must be allowed."""
     policy: Policy | None = getattr(_current, "policy", None)
     if policy is None or policy.trusts(host) or not isinstance(peer, tuple) or not peer:
         return

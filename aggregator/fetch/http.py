@@ -6,7 +6,8 @@
     | read     streamed and decoded, stopped past max_bytes or past the total deadline
     | compare  sha256 equal to the last body's -> unchanged, new validators kept
 
-httpx errors become FetchError in `translated_errors`, the one place that knows them.
+httpx errors become FetchError in fetch/reasons.py's `translated_errors`, the one place
+that knows them.
 
 HTTP/2 is offered where the server offers it: httpx negotiates h2 by ALPN during the TLS
 handshake (RFC 9113 §3.2), so https:// sources may speak HTTP/2 while plain http:// ones
@@ -20,8 +21,6 @@ import hashlib
 import logging
 import ssl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,13 +29,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from aggregator import USER_AGENT
 from aggregator.digits import read_count
 from aggregator.errors import FetchError
 from aggregator.fetch.decoding import ACCEPTED_CODINGS, DecodingError, TooLarge, decoded
-from aggregator.fetch.destinations import Refused, check_peer, destinations
+from aggregator.fetch.destinations import destinations
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.network import bounded_transport, deadline_at
+from aggregator.fetch.reasons import shown, translated_errors
 from aggregator.types import Document, Fetched, FetchState, SourceSpec
 
 ACCEPT = (
@@ -51,8 +50,9 @@ log = logging.getLogger("aggregator.fetch")
 
 
 def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) -> httpx.Client:
-    """The shared client: our User-Agent and Accept, redirects followed up to the cap,
-    HTTP/2 where a TLS server offers it. `verify` is the system trust store unless a
+    """The shared client: the User-Agent and Accept, redirects followed up to the cap,
+    HTTP/2 where a TLS server offers it (each request names `limits.user_agent` again,
+    so a reloaded config's takes effect). `verify` is the system trust store unless a
     caller (a test with its own CA) passes an SSLContext."""
     return httpx.Client(
         transport=bounded_transport(verify=verify, http2=True),
@@ -60,7 +60,7 @@ def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) ->
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         headers={
-            "User-Agent": USER_AGENT,
+            "User-Agent": limits.user_agent,
             "Accept": ACCEPT,
             "Accept-Encoding": ACCEPTED_CODINGS,
         },
@@ -78,7 +78,7 @@ def fetch_http(
     """GET `source.url` unless it is unchanged since `state`; raise FetchError on failure."""
     url = _checked_url(source)
     deadline = time.monotonic() + limits.total_timeout
-    headers = _conditional_headers(state)
+    headers = {"User-Agent": limits.user_agent, **_conditional_headers(state)}
     # The configured URL's host is trusted; where its redirects lead must be public.
     with (
         translated_errors(source.name, url, limits, client.max_redirects),
@@ -86,7 +86,6 @@ def fetch_http(
         deadline_at(deadline),
         client.stream("GET", url, headers=headers, timeout=request_timeout(limits)) as response,
     ):
-        check_peer(response.url.host, _peer_of(response))
         hints = _server_hints(response, now)
         _log_response(source.name, response)
         if response.status_code == httpx.codes.NOT_MODIFIED:
@@ -94,18 +93,13 @@ def fetch_http(
         if response.status_code == httpx.codes.GONE:
             return Fetched(documents=(), state=state, status=410)
         if not response.is_success:
-            reason = f"HTTP {response.status_code} {response.reason_phrase} from {response.url}"
+            reason = f"HTTP {_status(response)} from {shown(response.url)}"
             wait = _retry_after(response, now)
             if wait is not None:
                 reason += f" (the server asks us to wait {wait:g}s)"
             raise FetchError(source.name, reason, retry_after=wait)
         body = read_body(response, source.name, limits, deadline)
     return replace(_compare(response, body, state, now), **hints)
-
-
-def _peer_of(response: httpx.Response) -> object:
-    stream = response.extensions.get("network_stream")
-    return None if stream is None else stream.get_extra_info("server_addr")
 
 
 def _log_response(name: str, response: httpx.Response) -> None:
@@ -151,13 +145,14 @@ def read_body(response: httpx.Response, name: str, limits: FetchLimits, deadline
             for piece in decoded(response.iter_raw(), encoding, limits.max_bytes):
                 body += piece
                 if time.monotonic() > deadline:
-                    late = f"timed out after {limits.total_timeout:g}s downloading {response.url}"
+                    where = shown(response.url)
+                    late = f"timed out after {limits.total_timeout:g}s downloading {where}"
                     raise FetchError(name, f"{late} (total_timeout)")
     except TooLarge as e:
         cap = f"the {limits.max_bytes}-byte size cap (max_bytes)"
-        raise FetchError(name, f"body from {response.url} is larger than {cap}") from e
+        raise FetchError(name, f"body from {shown(response.url)} is larger than {cap}") from e
     except DecodingError as e:
-        raise FetchError(name, f"body from {response.url}: {e}") from e
+        raise FetchError(name, f"body from {shown(response.url)}: {e}") from e
     return bytes(body)
 
 
@@ -183,6 +178,7 @@ class _Hints(TypedDict):
     max_age: float | None
     moved_to: str | None
     status: int
+    links: tuple[str, ...]
 
 
 def _server_hints(response: httpx.Response, now: datetime) -> _Hints:
@@ -190,6 +186,7 @@ def _server_hints(response: httpx.Response, now: datetime) -> _Hints:
         "max_age": _freshness(response, now),
         "moved_to": _moved_to(response),
         "status": response.status_code,
+        "links": tuple(response.headers.get_list("link")),
     }
 
 
@@ -255,33 +252,9 @@ def _parse_http_date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-@contextmanager
-def translated_errors(
-    name: str, url: str, limits: FetchLimits, max_redirects: int
-) -> Iterator[None]:
-    try:
-        yield
-    except Refused as e:
-        raise FetchError(name, f"refused: {e} (from {url})") from e
-    except httpx.ConnectTimeout as e:
-        reason = f"timed out after {limits.connect_timeout:g}s connecting to {url}"
-        raise FetchError(name, reason) from e
-    except httpx.TimeoutException as e:
-        raise FetchError(name, f"timed out after {limits.total_timeout:g}s fetching {url}") from e
-    except httpx.TooManyRedirects as e:
-        raise FetchError(name, f"too many redirects (over {max_redirects}) from {url}") from e
-    except httpx.ConnectError as e:
-        raise FetchError(name, _describe_connect_error(e, url)) from e
-    except (httpx.HTTPError, httpx.InvalidURL) as e:
-        raise FetchError(name, f"fetching {url} failed: {type(e).__name__}: {e}") from e
-
-
-def _describe_connect_error(error: httpx.ConnectError, url: str) -> str:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, Refused):
-            return f"refused: {cause} (from {url})"
-        if isinstance(cause, ConnectionRefusedError):
-            return f"connection refused by {url}"
-        cause = cause.__cause__ or cause.__context__
-    return f"cannot connect to {url}: {error}"
+def _status(response: httpx.Response) -> str:
+    """ "404 Not Found": the reason phrase is the server's text, so only a short one of
+    printable ASCII is shown."""
+    phrase = response.reason_phrase
+    shows = phrase and phrase.isascii() and phrase.isprintable()
+    return f"{response.status_code} {phrase[:40]}" if shows else str(response.status_code)

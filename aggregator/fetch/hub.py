@@ -1,40 +1,34 @@
-"""EDGE: the HTTP side of WebSub: discovery GETs, (un)subscribe requests, publish pings.
+"""EDGE: the HTTP side of WebSub: (un)subscription requests and publish pings.
 
-Every call goes through the shared client with the same caps as a poll: connect and
-total timeouts, a body size cap, the redirect limit. httpx errors become FetchError in
-fetch.http's `translated_errors`, the one place that knows them.
+Every request goes through the shared client with the same caps as a poll: connect and
+total timeouts, the redirect limit, and the destination rules of fetch/destinations.py.
+A hub found in a feed is the feed's publisher's choice, not the operator's, so it may
+only be a public address (unless `[fetch] allow_private` names it, or `trusted` does:
+the host of the source's configured URL, or of the operator's own `websub_hub`). The
+check is made on the address actually connected to, at every redirect and on a pooled
+connection too. httpx errors become FetchError in fetch/reasons.py.
+
+Hub discovery needs no request of its own: the poll's response is read for it
+(pipeline.poll with `find_hubs`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import httpx
 
 from aggregator.errors import FetchError
-from aggregator.fetch.http import read_body, request_timeout, translated_errors
+from aggregator.fetch.destinations import destinations
+from aggregator.fetch.http import request_timeout
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.network import deadline_at
-from aggregator.websub import HubLinks, discover
+from aggregator.fetch.reasons import shown, translated_errors
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-_ERROR_EXCERPT = 200
-
-
-def discover_hub(client: httpx.Client, url: str, limits: FetchLimits, *, name: str) -> HubLinks:
-    """§4: GET the topic URL and read its hub and self links (headers, then body)."""
-    deadline = time.monotonic() + limits.total_timeout
-    with (
-        translated_errors(name, url, limits, client.max_redirects),
-        deadline_at(deadline),
-        client.stream("GET", url, timeout=request_timeout(limits)) as response,
-    ):
-        if not response.is_success:
-            raise FetchError(name, f"HTTP {response.status_code} from {response.url}")
-        body = read_body(response, name, limits, deadline)
-    links = response.headers.get_list("link")
-    return discover(str(response.url), links, body, response.headers.get("content-type"))
+SCHEMES = ("http", "https")
 
 
 def post_form(
@@ -44,16 +38,21 @@ def post_form(
     limits: FetchLimits,
     *,
     name: str,
+    trusted: Iterable[str] = (),
 ) -> int:
-    """POST a form to a hub; the status on 2xx, else FetchError with the hub's words.
+    """POST a form to a hub; the status on 2xx, else FetchError saying the status (the
+    hub's words are not kept: they would reach logs and status pages unchecked).
 
     §5.1.2: a hub that cannot handle the request may answer 307/308 to another hub; the
     shared client follows those (up to max_redirects) and re-sends the body."""
+    if _scheme(url) not in SCHEMES:
+        raise FetchError(name, f"hub {shown(url)} is not an http(s) URL")
     deadline = time.monotonic() + limits.total_timeout
     content = httpx.QueryParams(list(form.items()) if isinstance(form, Mapping) else list(form))
-    headers = {"Content-Type": FORM_TYPE}
+    headers = {"Content-Type": FORM_TYPE, "User-Agent": limits.user_agent}
     with (
         translated_errors(name, url, limits, client.max_redirects),
+        destinations(trusted=trusted, allowed=limits.allow_private),
         deadline_at(deadline),
         client.stream(
             "POST",
@@ -65,7 +64,11 @@ def post_form(
     ):
         if response.is_success:
             return response.status_code
-        said = read_body(response, name, limits, deadline)[:_ERROR_EXCERPT]
-        text = said.decode("utf-8", "replace").strip()
-        detail = f": {text}" if text else ""
-        raise FetchError(name, f"hub {url} answered HTTP {response.status_code}{detail}")
+        raise FetchError(name, f"hub {shown(url)} answered HTTP {response.status_code}")
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # a malformed IPv6 host, say
+        return ""

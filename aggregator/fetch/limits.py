@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from aggregator import USER_AGENT
+from aggregator.config import FetchSettings
 
 MIB = 1024 * 1024
 
@@ -22,6 +25,12 @@ class FetchLimits:
     max_redirects: int = 5
     per_host: int = 2
     host_gap: float = 0.0
-    # Hosts and networks ("intranet.example", "10.1.2.0/24") a redirect may lead to
-    # although they are not public (fetch/destinations.py).
+    # Hosts and networks ("intranet.example", "10.1.2.0/24") a redirect or a discovered
+    # WebSub hub may lead to although they are not public (fetch/destinations.py).
     allow_private: tuple[str, ...] = ()
+    user_agent: str = USER_AGENT
+
+    def configured(self, fetch: FetchSettings) -> FetchLimits:
+        """These limits with the config's `[fetch]` choices: read again on each reload."""
+        agent = fetch.user_agent or USER_AGENT
+        return replace(self, allow_private=fetch.allow_private, user_agent=agent)

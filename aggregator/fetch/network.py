@@ -1,6 +1,7 @@
 """EDGE: the network under httpx: one deadline over a whole HTTP exchange (connect, TLS,
-request, headers, body), and no connection to a destination fetch/destinations.py
-refuses.
+request, headers, body), and not one byte sent to a destination fetch/destinations.py
+refuses: a new connection is checked on the address it is about to open, and every
+write, on a new or a pooled connection, on the peer it goes to.
 
 httpx's timeouts bound each network operation, so a server that drips one header line a
 second never trips them and holds the poll as long as it likes. Here every socket
@@ -26,7 +27,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from aggregator.fetch.destinations import Refused, checked_address
+from aggregator.fetch.destinations import Refused, check_peer, checked_address
 
 _current = threading.local()
 
@@ -53,13 +54,21 @@ def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
 
 
 class _BoundedStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    """A connection to `host`. A pooled one may be reused by a later request under
+    other rules (one trusting `host` opened it), so each write checks its peer anew."""
+
+    def __init__(self, inner: httpcore.NetworkStream, host: str) -> None:
         self._inner = inner
+        self._host = host
+        self._peer: object = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self._peer is None:
+            self._peer = self._inner.get_extra_info("server_addr")
+        check_peer(self._host, self._peer)
         self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
@@ -72,7 +81,8 @@ class _BoundedStream(httpcore.NetworkStream):
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
         bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+        tls = self._inner.start_tls(ssl_context, server_hostname, bounded)
+        return _BoundedStream(tls, self._host)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -96,7 +106,7 @@ class _BoundedBackend(httpcore.NetworkBackend):
         except Refused as e:
             raise httpcore.ConnectError(f"refused: {e}") from e
         stream = self._inner.connect_tcp(address, port, bounded, local_address, socket_options)
-        return _BoundedStream(stream)
+        return _BoundedStream(stream, host)
 
     def connect_unix_socket(
         self,
@@ -105,7 +115,8 @@ class _BoundedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(self._inner.connect_unix_socket(path, bounded, socket_options))
+        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
+        return _BoundedStream(stream, "")
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)

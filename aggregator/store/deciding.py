@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.errors import StoreError
+from aggregator.store.failures import db_reason
 
 # The first key of the two-key advisory locks taken here (store/writes.py's is 0x657674).
 DECIDING_LOCK = 0x61676A
@@ -60,7 +61,7 @@ class StoryLocks:
             connection.execute(select(func.pg_advisory_lock(DECIDING_LOCK, key)))
             connection.commit()
         except SQLAlchemyError as e:
-            raise StoreError(f"cannot lock story {story!r} for deciding: {e}") from e
+            raise StoreError(f"cannot lock story {story!r} for deciding: {db_reason(e)}") from e
         try:
             yield
         finally:

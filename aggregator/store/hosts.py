@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.errors import StoreError
 from aggregator.fetch.politeness import HostBusy, HostHeld, host_of
+from aggregator.store.failures import db_reason
 
 log = logging.getLogger("aggregator.store.hosts")
 # How often a waiting poll tries the host's slots again (with jitter, so the waiters of
@@ -119,7 +120,7 @@ class PostgresHosts:
             with self.engine.connect() as c:
                 yield c.execution_options(isolation_level="AUTOCOMMIT")
         except SQLAlchemyError as e:
-            raise StoreError(f"host politeness: {e}") from e
+            raise StoreError(f"host politeness: {db_reason(e)}") from e
 
 
 def host_key(host: str) -> int:

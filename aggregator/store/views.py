@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.digits import INTEGER_MAX, read_count
 from aggregator.errors import StoreError
 from aggregator.publish.ids import entry_iri
+from aggregator.store.failures import db_reason
 from aggregator.store.hints import signals_from_json
 from aggregator.store.schema import (
     entries,
@@ -296,7 +297,7 @@ class StoreReads:
                 yield c
         except SQLAlchemyError as e:
             action = "write to" if write else "read"
-            raise StoreError(f"cannot {action} the store: {e}") from e
+            raise StoreError(f"cannot {action} the store: {db_reason(e)}") from e
 
     def _source_refs(self, c: Connection) -> dict[str, SourceRef]:
         columns = (sources.c.name, sources.c.kind, sources.c.location, sources.c.hints)
