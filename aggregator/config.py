@@ -106,6 +106,11 @@ class Settings:
     def sources_of(self, story_id: str) -> tuple[SourceSpec, ...]:
         return tuple(s for s in self.sources if s.story == story_id)
 
+    @property
+    def source_titles(self) -> dict[str, str]:
+        """The display titles the config gives (source name -> title), for publish."""
+        return {s.name: s.title for s in self.sources if s.title}
+
 
 def config_path(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG)

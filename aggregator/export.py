@@ -18,8 +18,7 @@ log = logging.getLogger("aggregator.export")
 
 def render_story(store: Store, settings: Settings, story: StorySpec, fmt: FeedFormat) -> bytes:
     story_url = settings.service.public_url + f"/stories/{story.id}"
-    titles = {s.name: s.title for s in settings.sources if s.title}
-    view = titled(store.story_view(story, everything=True), titles)
+    view = titled(store.story_view(story, everything=True), settings.source_titles)
     return render_feed(view, fmt, story_url=story_url)
 
 

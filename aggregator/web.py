@@ -190,7 +190,7 @@ class _Site:
         return lines
 
     def _titled(self, view: StoryView) -> StoryView:
-        return titled(view, {s.name: s.title for s in self.live.current.sources if s.title})
+        return titled(view, self.live.current.source_titles)
 
     async def _document(
         self, request: Request, media_type: str, render: Renderer, variant: str = ""
@@ -202,7 +202,7 @@ class _Site:
             return _not_found(request)
         archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
-        titles = [(s.name, s.title) for s in self.live.current.sources]
+        titles = sorted(self.live.current.source_titles.items())
         shown = f"hub={self._hub()} archive={archive} titles={titles} {variant}"
         form = f"{media_type} {hashlib.sha256(shown.encode()).hexdigest()}"
         rendered = self.rendered.peek(story, form, base)
@@ -255,7 +255,7 @@ class _Site:
             token = self.streams.changes.token(story_id)
             batch = await self.reads.events_after(story_id, after)
             idle.read()
-            titles = {s.name: s.title for s in self.live.current.sources if s.title}
+            titles = self.live.current.source_titles
             for event in batch:
                 yield format_event(replace(event, entry=titled_entry(event.entry, titles)))
                 after = event.id
