@@ -3,7 +3,7 @@
 
 import sys
 
-from aggregator.cli import command_names, main
+from aggregator.cli.main import command_names, main
 
 if __name__ == "__main__":
     args = sys.argv[1:]

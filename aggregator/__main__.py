@@ -2,6 +2,6 @@
 
 import sys
 
-from aggregator.cli import main
+from aggregator.cli.main import main
 
 sys.exit(main())

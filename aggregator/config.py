@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aggregator.errors import ConfigError
-from aggregator.types import DEFAULT_PAGE_SIZE, KINDS, Kind, SourceSpec, StorySpec
+from aggregator.core.errors import ConfigError
+from aggregator.core.types import DEFAULT_PAGE_SIZE, KINDS, Kind, SourceSpec, StorySpec
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/aggregator.sqlite"
@@ -77,7 +77,7 @@ class ServiceSettings:
     # their pushes are unsigned and prove nothing about who sent them.
     websub_http_hubs: bool = False
     # A poll's CPU work (parse, sign) runs in this many child processes, each job
-    # abandoned after `parse_timeout` seconds (aggregator.parsing).
+    # abandoned after `parse_timeout` seconds (aggregator.ingest.parsing).
     parse_timeout: float = 20.0
     parse_processes: int = 2
 

@@ -19,21 +19,21 @@ import uvicorn
 from sqlalchemy import Engine, make_url
 
 from aggregator.config import LiveSettings, Settings
-from aggregator.errors import ConfigError
-from aggregator.export import OutputWriter
+from aggregator.core.errors import ConfigError
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.http_guard import ServerLimits, fit_to_descriptors, server_config
-from aggregator.hub_ping import HubPing
-from aggregator.parsing import ParsePool
-from aggregator.sources import Fetchers
+from aggregator.ingest.parsing import ParsePool
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.worker import CONFIG_CHECK_SECONDS, LEASE_SECONDS, Worker
 from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.notify import StoryChanges, listener_for
-from aggregator.subscriber import Subscriber
-from aggregator.web import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
-from aggregator.worker import CONFIG_CHECK_SECONDS, LEASE_SECONDS, Worker
+from aggregator.web.export import OutputWriter
+from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
+from aggregator.web.routes import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
+from aggregator.websub.ping import HubPing
+from aggregator.websub.subscriber import Subscriber
 
 log = logging.getLogger("aggregator.service")
 Role = Literal["run", "web", "worker"]

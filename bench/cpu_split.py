@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 
 from parse_rate import documents, summary
 
-from aggregator.normalize import normalize
-from aggregator.parse.feed import parse_feed
-from aggregator.similarity import sign
-from aggregator.types import Document, Entry, ParseContext
+from aggregator.core.types import Document, Entry, ParseContext
+from aggregator.dedupe.normalize import normalize
+from aggregator.dedupe.similarity import sign
+from aggregator.parse.feeds.feed import parse_feed
 
 CONTEXT = ParseContext(ZoneInfo("UTC"))
 NOW = datetime(2026, 11, 30, tzinfo=UTC)

@@ -22,12 +22,12 @@ from pathlib import Path
 from corpus import write
 from serve import nginx
 
+from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import open_store
-from aggregator.types import SourceSpec, StorySpec
 
 STORY = StorySpec("bench", "Bench")
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from aggregator.dedupe import decide
-from aggregator.normalize import normalize
-from aggregator.similarity import sign
+from aggregator.core.types import FetchState, Post, SourceSpec
+from aggregator.dedupe.decide import decide
+from aggregator.dedupe.normalize import normalize
+from aggregator.dedupe.similarity import sign
 from aggregator.store import open_store
-from aggregator.types import FetchState, Post, SourceSpec
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CHECKPOINTS = (1_000, 10_000, 100_000)

@@ -17,9 +17,9 @@ import io
 import pstats
 import time
 
+from aggregator.core.types import StorySpec
 from aggregator.publish.feeds import render_feed
 from aggregator.store import open_store
-from aggregator.types import StorySpec
 
 URL = "http://127.0.0.1/stories/bench"
 

@@ -6,7 +6,7 @@
 
 Starts the real service (run.py, role `run`) on a temp config with one story whose live
 page holds 30 posts. `--server guarded` (the default) is the service as it is; the two
-others swap its connection guard (aggregator/http_guard.py) for plain uvicorn: its
+others swap its connection guard (aggregator/web/http_guard.py) for plain uvicorn: its
 default httptools protocol, or h11 with `h11_max_incomplete_event_size` at 64 KB, the
 limit uvicorn offers. Then, one after another:
 
@@ -67,7 +67,7 @@ def serve_bare(config: str, http: str) -> None:
     import uvicorn
 
     from aggregator import service
-    from aggregator.cli import main
+    from aggregator.cli.main import main
 
     def bare(app: Any, _limits: Any, **options: Any) -> uvicorn.Config:
         if http == "h11":

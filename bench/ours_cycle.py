@@ -19,13 +19,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.parsing import INLINE, ParsePool, Parsing
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.parsing import INLINE, ParsePool, Parsing
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import open_store
-from aggregator.types import SourceSpec, StorySpec
 
 STORY = StorySpec("bench", "Bench")
 

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from corpus import MARKUPS, write
 
-from aggregator.parse.feed import parse_feed, read_fast
-from aggregator.types import Document, ParseContext
+from aggregator.core.types import Document, ParseContext
+from aggregator.parse.feeds.feed import parse_feed, read_fast
 
 CONTEXT = ParseContext(ZoneInfo("UTC"))
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aggregator.parse.fastfeed import Declined, read_feed
-from aggregator.parse.feed import _base, _read_with_feedparser, _response_headers, parse_feed
-from aggregator.types import Document, ParseContext
+from aggregator.core.types import Document, ParseContext
+from aggregator.parse.feeds.fastfeed import Declined, read_feed
+from aggregator.parse.feeds.feed import _base, _read_with_feedparser, _response_headers, parse_feed
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 CONTEXT = ParseContext(ZoneInfo("UTC"))

@@ -54,14 +54,8 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator.errors import ParseError
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
-from aggregator.store import open_store
-from aggregator.types import (
+from aggregator.core.errors import ParseError
+from aggregator.core.types import (
     Document,
     ParseContext,
     PollReport,
@@ -69,6 +63,12 @@ from aggregator.types import (
     SourceSpec,
     StorySpec,
 )
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
+from aggregator.parse.live.liveblog import split_liveblog
+from aggregator.store import open_store
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "liveblogs"
 SAVED_AFTER = timedelta(minutes=10)

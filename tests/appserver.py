@@ -1,5 +1,5 @@
 """The service's ASGI app under a real uvicorn on 127.0.0.1, in a thread of the test,
-behind the same connection guard as the service (aggregator/http_guard.py)."""
+behind the same connection guard as the service (aggregator/web/http_guard.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.applications import Starlette
 
-from aggregator.http_guard import ServerLimits, server_config
+from aggregator.web.http_guard import ServerLimits, server_config
 
 
 def listening_socket() -> socket.socket:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.config import Settings, load
-from aggregator.dedupe import decide
-from aggregator.normalize import normalize
+from aggregator.core.types import Entry, FetchState, Post, SourceSpec, StorySpec
+from aggregator.dedupe.decide import decide
+from aggregator.dedupe.normalize import normalize
 from aggregator.store import Store
-from aggregator.types import Entry, FetchState, Post, SourceSpec, StorySpec
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 STORY = StorySpec(id="story", title="A story", keywords=())

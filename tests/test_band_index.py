@@ -9,12 +9,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
-from aggregator.dedupe import decide
-from aggregator.similarity import band_day, band_days_near, sign
+from aggregator.core.types import Entry, FetchState, PollReport, Post, SourceSpec
+from aggregator.dedupe.decide import decide
+from aggregator.dedupe.similarity import band_day, band_days_near, sign
 from aggregator.store import Store
 from aggregator.store.database import MIGRATIONS
 from aggregator.store.schema import entry_bands
-from aggregator.types import Entry, FetchState, PollReport, Post, SourceSpec
 from tests.builders import STORY, T0, entries, post, source
 
 LIVE = source("live")

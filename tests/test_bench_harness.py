@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.cli import main
+from aggregator.cli.main import main
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from aggregator.core.types import PollReport, SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store, open_store
 from aggregator.store.schema import entries, entry_items
-from aggregator.types import PollReport, SourceSpec, StorySpec
 from tests.builders import T0
 from tests.conftest import LIVEBLOG_SEED
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import LiveSettings, load, parse_interval
-from aggregator.errors import ConfigError
+from aggregator.core.errors import ConfigError
 from tests.conftest import ROOT
 
 GOOD = """

@@ -9,7 +9,7 @@ import pytest
 
 from aggregator import USER_AGENT
 from aggregator.config import FetchSettings, load
-from aggregator.errors import ConfigError
+from aggregator.core.errors import ConfigError
 from aggregator.fetch.limits import FetchLimits
 
 BASE = """

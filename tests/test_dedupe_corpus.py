@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from aggregator.dedupe import decide
-from aggregator.similarity import sign
-from aggregator.types import Decision, Known, KnownCopy
+from aggregator.core.types import Decision, Known, KnownCopy
+from aggregator.dedupe.decide import decide
+from aggregator.dedupe.similarity import sign
 from tests.builders import T0, entries, post
 
 CORPUS = Path(__file__).parent / "data" / "dedupe"

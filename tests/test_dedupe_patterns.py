@@ -21,14 +21,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, update
 
-from aggregator.dedupe import decide
-from aggregator.facts import changed_facts
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
-from aggregator.normalize import normalize
-from aggregator.pipeline import poll
-from aggregator.publish.feeds import render_feed
-from aggregator.similarity import (
+from aggregator.core.types import FetchState, PollReport, SourceSpec, StorySpec
+from aggregator.dedupe.decide import decide
+from aggregator.dedupe.facts import changed_facts
+from aggregator.dedupe.normalize import normalize
+from aggregator.dedupe.similarity import (
     FIRST_SEEN_REACH,
     JACCARD,
     MAX_GAP,
@@ -40,11 +37,14 @@ from aggregator.similarity import (
     sign,
     time_gap,
 )
-from aggregator.sources import Fetchers
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
+from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.store.database import MIGRATIONS
 from aggregator.store.schema import entries, entry_items
-from aggregator.types import FetchState, PollReport, SourceSpec, StorySpec
 from tests.builders import STORY as BUILT_STORY
 from tests.builders import T0, post, source
 from tests.httpserver import Route, serve

@@ -12,14 +12,14 @@ from xml.etree import ElementTree
 
 import pytest
 
+from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
-from aggregator.rendered import RenderCache
-from aggregator.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec, StoryView
+from aggregator.web.rendered import RenderCache
 from tests.builders import T0
 from tests.httpserver import Route, serve
 

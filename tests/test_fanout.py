@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from aggregator.config import Settings, load
-from aggregator.pipeline import poll
+from aggregator.ingest.pipeline import poll
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.service import http_fetchers
 from aggregator.store import Store, open_store

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import FetchState
 from aggregator.fetch.decoding import DecodingError, TooLarge, decoded
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import FetchState
 from tests.builders import source
 from tests.httpserver import Route, serve
 

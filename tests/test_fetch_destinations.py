@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import FetchState
 from aggregator.fetch.destinations import allow_list, is_public
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import FetchState
 from tests.builders import source
 from tests.httpserver import Route, redirect, serve
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import Fetched, FetchState, SourceSpec
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LIMITS = FetchLimits(max_bytes=1024)

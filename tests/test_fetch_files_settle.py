@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.core.types import FetchState, SourceSpec, StorySpec
 from aggregator.fetch.files import Settling, fetch_files
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import FetchState, SourceSpec, StorySpec
 from tests.builders import T0
 from tests.conftest import LIVEBLOG_SEED
 

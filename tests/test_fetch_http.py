@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import Fetched, FetchState, SourceSpec
 from tests.httpserver import Route, redirect, refused_url, serve
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

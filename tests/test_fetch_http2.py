@@ -22,10 +22,10 @@ import trustme
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import Fetched, FetchState, SourceSpec
 from tests.httpserver import Route, redirect, serve
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.core.types import FetchState, SourceSpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.politeness import HostGate
-from aggregator.sources import Fetchers
-from aggregator.types import FetchState, SourceSpec
+from aggregator.ingest.sources import Fetchers
 from tests.httpserver import Route, serve
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

@@ -31,17 +31,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.normalize import matches_keywords, normalize
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post, StorySpec
+from aggregator.dedupe.normalize import matches_keywords, normalize
+from aggregator.dedupe.similarity import judge, sign
 from aggregator.parse.article import parse_article
 from aggregator.parse.decode import decode_body, sniff_format
-from aggregator.parse.feed import parse_feed
+from aggregator.parse.feeds.feed import parse_feed
 from aggregator.parse.html import html_to_text, sanitize_html
-from aggregator.parse.liveblog import split_liveblog
+from aggregator.parse.live.liveblog import split_liveblog
 from aggregator.parse.signals import feed_signals, live_signals
-from aggregator.similarity import judge, sign
-from aggregator.types import Document, ParseContext, Post, StorySpec
-from aggregator.websub import discover, parse_link_header
+from aggregator.websub.rules import discover, parse_link_header
 
 TIMEOUT = 20.0
 WORKERS = 2

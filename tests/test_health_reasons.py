@@ -13,14 +13,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert
 
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
+from aggregator.core.types import Fetched, FetchState, SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
 from aggregator.store.schema import sources
-from aggregator.types import Fetched, FetchState, SourceSpec, StorySpec
 from tests.builders import T0, source
 from tests.httpserver import Route, redirect, serve
 

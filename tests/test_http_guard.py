@@ -23,9 +23,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from aggregator.config import LiveSettings
-from aggregator.http_guard import FD_RESERVE, HeadMeter, ServerLimits
 from aggregator.store import Store
-from aggregator.web import Live, create_app
+from aggregator.web.http_guard import FD_RESERVE, HeadMeter, ServerLimits
+from aggregator.web.routes import Live, create_app
 from tests.appserver import listening_socket, port_of, serving
 from tests.builders import one_live_page, post, store_posts
 from tests.conftest import ROOT
@@ -301,7 +301,7 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[2]), int(sys.argv[2])))
 import uvicorn
 from starlette.responses import PlainTextResponse
-from aggregator.http_guard import ServerLimits, fit_to_descriptors, server_config
+from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
 limits = fit_to_descriptors(ServerLimits(head_timeout=30.0))
 print(limits.max_connections, flush=True)
 app = PlainTextResponse("ok")
@@ -356,7 +356,7 @@ def test_the_limits_fit_the_descriptor_limit() -> None:
     wanted = limits.max_connections + limits.backlog + FD_RESERVE
     code = (
         "import resource\n"
-        "from aggregator.http_guard import ServerLimits, fit_to_descriptors\n"
+        "from aggregator.web.http_guard import ServerLimits, fit_to_descriptors\n"
         "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))\n"
         "raised = fit_to_descriptors(ServerLimits())\n"

@@ -21,7 +21,7 @@ import pytest
 
 from aggregator.config import LiveSettings
 from aggregator.store import Store, open_store
-from aggregator.web import Live, create_app
+from aggregator.web.routes import Live, create_app
 from tests.appserver import serving
 from tests.builders import T0, one_live_page, post, store_posts
 

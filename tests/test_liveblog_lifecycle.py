@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.stream import event_json
-from aggregator.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec
 from tests.builders import T0
 from tests.feedcheck import check_atom
 

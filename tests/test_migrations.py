@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Column, Connection, Engine, MetaData, create_engine, inspect, select, text
 
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
 from aggregator.store import open_store
 from aggregator.store.database import create_store_engine, status, upgrade
 from aggregator.store.migrate import (

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from aggregator.config import LiveSettings
-from aggregator.digits import BIGINT_MAX, read_count
+from aggregator.core.digits import BIGINT_MAX, read_count
 from aggregator.store import Store
-from aggregator.web import create_app
-from aggregator.websub import MAX_LEASE_SECONDS, lease_end, read_intent
+from aggregator.web.routes import create_app
+from aggregator.websub.rules import MAX_LEASE_SECONDS, lease_end, read_intent
 from tests.appserver import serving
 from tests.builders import T0, one_live_page, post, store_posts
 

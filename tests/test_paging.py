@@ -20,12 +20,12 @@ import httpx
 import pytest
 
 from aggregator.config import LiveSettings, load
-from aggregator.errors import ConfigError
-from aggregator.export import render_story
+from aggregator.core.errors import ConfigError
+from aggregator.core.types import Post, SourceSpec, StorySpec
 from aggregator.publish.ids import entry_iri
 from aggregator.store import Store
-from aggregator.types import Post, SourceSpec, StorySpec
-from aggregator.web import create_app
+from aggregator.web.export import render_story
+from aggregator.web.routes import create_app
 from tests.appserver import listening_socket, port_of, serving
 from tests.builders import T0, post, store_posts
 from tests.feedcheck import check_atom, check_jsonfeed

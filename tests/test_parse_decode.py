@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.core.types import Document
 from aggregator.parse.decode import decode_body, sniff_format
-from aggregator.types import Document
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TEXT = "Caf\u00e9 \u2013 \u201cquoted\u201d \u00a34m"

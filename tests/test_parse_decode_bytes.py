@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.parse.decode import decode_body
-from aggregator.parse.feed import parse_feed
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.parse.feeds.feed import parse_feed
 from aggregator.store import Store
-from aggregator.types import Document, ParseContext, SourceSpec, StorySpec
 from tests.builders import T0
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.parse.fastfeed import Declined, read_feed
-from aggregator.parse.fastfeed_text import _PLAIN_HTML, is_plain_html
-from aggregator.parse.feed import parse_feed, read_fast, to_posts
-from aggregator.types import Document, ParseContext, Post
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post
+from aggregator.parse.feeds.fastfeed import Declined, read_feed
+from aggregator.parse.feeds.fastfeed_text import _PLAIN_HTML, is_plain_html
+from aggregator.parse.feeds.feed import parse_feed, read_fast, to_posts
 
 ROOT = Path(__file__).parent.parent
 CONTEXT = ParseContext(ZoneInfo("Europe/London"))

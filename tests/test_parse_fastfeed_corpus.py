@@ -19,16 +19,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.parse.fastfeed import Declined, read_feed
-from aggregator.parse.feed import (
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post
+from aggregator.parse.feeds.fastfeed import Declined, read_feed
+from aggregator.parse.feeds.feed import (
     _base,
     _read_with_feedparser,
     _response_headers,
     parse_feed,
     to_posts,
 )
-from aggregator.types import Document, ParseContext, Post
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 CONTEXT = ParseContext(ZoneInfo("Europe/London"))

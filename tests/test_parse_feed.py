@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.parse.feed import parse_feed
-from aggregator.types import Document, ParseContext
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext
+from aggregator.parse.feeds.feed import parse_feed
 
 TZ = ParseContext(ZoneInfo("Europe/London"))
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

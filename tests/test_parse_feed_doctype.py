@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.parse.doctype import has_internal_subset
-from aggregator.parse.feed import parse_feed
-from aggregator.types import Document, ParseContext
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext
+from aggregator.parse.feeds.doctype import has_internal_subset
+from aggregator.parse.feeds.feed import parse_feed
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 CONTEXT = ParseContext(ZoneInfo("UTC"))

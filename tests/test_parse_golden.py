@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.article import parse_article
-from aggregator.parse.feed import parse_feed
+from aggregator.parse.feeds.feed import parse_feed
 from aggregator.parse.html import sanitize_html
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.types import Document, ParseContext, Post
+from aggregator.parse.live.liveblog import split_liveblog
 
 DATA = Path(__file__).parent / "data"
 FETCHED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.errors import ParseError
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext
 from aggregator.parse.article import parse_article
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.types import Document, ParseContext
+from aggregator.parse.live.liveblog import split_liveblog
 from tests.conftest import ARTICLE_SEED, LIVEBLOG_SEED
 
 TZ = ParseContext(ZoneInfo("Europe/London"))

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.html import sanitize_html
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.types import Document, ParseContext, Post
+from aggregator.parse.live.liveblog import split_liveblog
 
 DATA = Path(__file__).parent / "data" / "liveblogs"
 PAGES = sorted(p for p in DATA.iterdir() if not p.name.endswith(".json"))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.core.types import Document, PageSignals
 from aggregator.parse.signals import feed_signals, live_signals
-from aggregator.types import Document, PageSignals
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.parse.found import Stamp
-from aggregator.parse.stamps import TimeReader, read_machine, walk_times
-from aggregator.parse.structured import read_jsonld
-from aggregator.types import ParseContext
+from aggregator.core.types import ParseContext
+from aggregator.parse.live.found import Stamp
+from aggregator.parse.live.stamps import TimeReader, read_machine, walk_times
+from aggregator.parse.live.structured import read_jsonld
 
 LONDON = ZoneInfo("Europe/London")
 FETCHED = datetime(2024, 7, 4, 11, 30, tzinfo=UTC)  # 12:30 BST

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.errors import ParseError
-from aggregator.normalize import normalize
-from aggregator.parsing import INLINE, ParsePool, ParseTimeout
-from aggregator.types import Document
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document
+from aggregator.dedupe.normalize import normalize
+from aggregator.ingest.parsing import INLINE, ParsePool, ParseTimeout
 from tests.builders import source
 from tests.conftest import LIVEBLOG_SEED
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from aggregator.core.types import SourceSpec, StorySpec
+from aggregator.dedupe.normalize import normalize
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.normalize import normalize
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec
 from tests.builders import T0, post
 from tests.httpserver import Route, serve
 

@@ -6,9 +6,9 @@ from xml.etree.ElementTree import fromstring
 import feedparser
 import pytest
 
+from aggregator.core.types import StoryView
 from aggregator.publish.atom import AGG_NS, render_atom
 from aggregator.publish.ids import entry_iri, feed_iri, source_iri
-from aggregator.types import StoryView
 from tests.feedcheck import ATOM, check_atom
 from tests.test_publish_sample import (
     BASE,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from aggregator.core.types import StreamEvent
 from aggregator.publish.jsonfeed import render_jsonfeed
 from aggregator.publish.stream import format_event
-from aggregator.types import StreamEvent
 from tests.feedcheck import check_atom, check_jsonfeed, check_sse, parse_sse
 from tests.test_publish_sample import BASE, sample_view
 

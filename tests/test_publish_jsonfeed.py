@@ -4,9 +4,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from aggregator.core.types import StoryView
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.jsonfeed import VERSION, entry_json, render_jsonfeed
-from aggregator.types import StoryView
 from tests.feedcheck import check_jsonfeed
 from tests.test_publish_sample import (
     BASE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from aggregator.types import FeedEntry, SourceRef, StorySpec, StoryView
+from aggregator.core.types import FeedEntry, SourceRef, StorySpec, StoryView
 
 BBC = SourceRef("bbc-live", "liveblog", "https://www.bbc.co.uk/news/live/uk-politics-1")
 GUARDIAN = SourceRef("guardian", "feed", "https://www.theguardian.com/politics/rss")

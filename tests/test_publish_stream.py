@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from aggregator.core.types import StreamEvent
 from aggregator.publish.jsonfeed import entry_json
 from aggregator.publish.stream import event_json, format_comment, format_event, format_retry
-from aggregator.types import StreamEvent
 from tests.feedcheck import check_sse, parse_sse
 from tests.test_publish_sample import POLLS_TITLE, entry, sample_view
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.publish.feeds import render_feed
-from aggregator.rendered import RenderCache
 from aggregator.store import Store
 from aggregator.store.notify import StoryChanges
-from aggregator.types import SourceSpec, StorySpec, StoryView
+from aggregator.web.rendered import RenderCache
 from tests.builders import one_live_page, post, store_posts
 
 BASE = "https://agg.example/stories/story"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.schedule import Activity, Bounds, Hints, backoff, bounds_of, next_poll
-from aggregator.types import PageSignals, SourceSpec
+from aggregator.core.schedule import Activity, Bounds, Hints, backoff, bounds_of, next_poll
+from aggregator.core.types import PageSignals, SourceSpec
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 B = Bounds(interval=300, min_interval=60, max_interval=3600)

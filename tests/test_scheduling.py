@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import pytest
 
+from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec
 from tests.builders import T0
 from tests.httpserver import Route, redirect, serve
 

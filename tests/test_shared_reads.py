@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from aggregator.shared_reads import SharedReads
+from aggregator.core.types import StreamEvent
 from aggregator.store.notify import StoryChanges
-from aggregator.types import StreamEvent
+from aggregator.web.shared_reads import SharedReads
 
 
 class GatedStore:

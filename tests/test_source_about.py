@@ -11,15 +11,15 @@ from datetime import timedelta
 
 import pytest
 
+from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
 from aggregator.parse.about import channel_about, page_about
-from aggregator.pipeline import poll
 from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.page import render_page
-from aggregator.sources import Fetchers
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StorySpec
 from tests.builders import T0
 from tests.feedcheck import check_atom, check_jsonfeed
 from tests.httpserver import Route, serve

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from aggregator.parse.found import Stamp
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.html import html_to_text
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.parse.stamps import TimeReader
+from aggregator.parse.live.found import Stamp
+from aggregator.parse.live.liveblog import split_liveblog
+from aggregator.parse.live.stamps import TimeReader
 from aggregator.parse.times import clock_of
-from aggregator.types import Document, ParseContext, Post
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FETCHED = datetime(2024, 5, 20, 15, 0, tzinfo=UTC)  # 17:00 CEST

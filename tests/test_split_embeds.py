@@ -8,10 +8,10 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from aggregator.parse.embeds import with_embed_links
-from aggregator.parse.found import Found
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.types import Document, ParseContext, Post
+from aggregator.core.types import Document, ParseContext, Post
+from aggregator.parse.live.embeds import with_embed_links
+from aggregator.parse.live.found import Found
+from aggregator.parse.live.liveblog import split_liveblog
 
 FETCHED = datetime(2024, 6, 1, 16, 0, tzinfo=UTC)
 BODY = "The harbour board said the ferries would sail again once the crews were back."

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.parse.found import Found, Stamp, without_positional_ids
-from aggregator.parse.liveblog import split_liveblog
-from aggregator.parse.pairing import id_token, merge, pair_posts
-from aggregator.parse.structured import body_html, read_jsonld
-from aggregator.parse.tree import parse_tree, strip_furniture, text_of
-from aggregator.types import Document, ParseContext, Post
+from aggregator.core.types import Document, ParseContext, Post
+from aggregator.parse.live.found import Found, Stamp, without_positional_ids
+from aggregator.parse.live.liveblog import split_liveblog
+from aggregator.parse.live.pairing import id_token, merge, pair_posts
+from aggregator.parse.live.structured import body_html, read_jsonld
+from aggregator.parse.live.tree import parse_tree, strip_furniture, text_of
 
 DATA = Path(__file__).parent / "data" / "liveblogs"
 FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregator.parse.liveblog import split_liveblog
+from aggregator.core.types import Document, ParseContext, Post
+from aggregator.parse.live.liveblog import split_liveblog
 from aggregator.parse.text import read_markdown_blocks, read_text_blocks
 from aggregator.parse.times import date_of_line, is_relative_time
-from aggregator.types import Document, ParseContext, Post
 
 LONDON = ParseContext(ZoneInfo("Europe/London"))
 # Fetched long after the page was saved: nothing below may fall on this day.

@@ -11,13 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from aggregator.dedupe import decide
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
+from aggregator.core.types import Decision, FetchState, FileStamp
+from aggregator.dedupe.decide import decide
 from aggregator.store import Store, open_store
 from aggregator.store.database import WAL_CHECKPOINT_PAGES
 from aggregator.store.schema import entries as entries_table
 from aggregator.store.schema import metadata
-from aggregator.types import Decision, FetchState, FileStamp
 from tests.builders import STORY, T0, entries, post, source
 
 # synchronous 1 = NORMAL: with WAL, a commit is durable once the WAL is synced at checkpoint.

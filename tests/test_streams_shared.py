@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from aggregator.config import LiveSettings
+from aggregator.core.types import SourceSpec, StreamEvent
 from aggregator.store import Store
-from aggregator.types import SourceSpec, StreamEvent
-from aggregator.web import Live, create_app
+from aggregator.web.routes import Live, create_app
 from tests.appserver import serving
 from tests.builders import one_live_page, post, store_posts
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import LiveSettings, load
+from aggregator.core.types import StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.sources import Fetchers
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.watch import FileWatcher
+from aggregator.ingest.worker import Worker
 from aggregator.store import Store
-from aggregator.types import StorySpec
-from aggregator.watch import FileWatcher
-from aggregator.worker import Worker
 from tests.conftest import LIVEBLOG_SEED
 
 CONFIG = """

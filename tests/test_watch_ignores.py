@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.watch import FileWatcher, lists
+from aggregator.ingest.watch import FileWatcher, lists
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.config import LiveSettings, load
+from aggregator.core.types import SourceSpec
 from aggregator.store import Store
-from aggregator.types import SourceSpec
-from aggregator.web import Live, accepts_gzip, create_app
+from aggregator.web.routes import Live, accepts_gzip, create_app
 from tests.builders import T0, one_live_page, post, store_posts
 from tests.feedcheck import check_atom, check_jsonfeed
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import load
-from aggregator.errors import ConfigError
-from aggregator.websub import (
+from aggregator.core.errors import ConfigError
+from aggregator.websub.rules import (
     HubLinks,
     Intent,
     Subscription,

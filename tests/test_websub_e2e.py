@@ -16,18 +16,18 @@ import pytest
 import trustme
 
 from aggregator.config import LiveSettings, load
+from aggregator.core.types import PollReport, SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.hub_ping import HubPing
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.worker import Worker
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
-from aggregator.subscriber import Subscriber
-from aggregator.types import PollReport, SourceSpec, StorySpec
-from aggregator.web import create_app
-from aggregator.websub import HubLinks, Subscription
-from aggregator.worker import Worker
+from aggregator.web.routes import create_app
+from aggregator.websub.ping import HubPing
+from aggregator.websub.rules import HubLinks, Subscription
+from aggregator.websub.subscriber import Subscriber
 from tests.appserver import listening_socket, port_of, serving
 from tests.httpserver import Received, Route, serve
 from tests.websub_hub import Hub, run_hub

@@ -21,19 +21,19 @@ import pytest
 import trustme
 
 from aggregator.config import LiveSettings, load
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import HubLinks, PollReport
 from aggregator.fetch.http import make_client
-from aggregator.fetch.hub import post_form
 from aggregator.fetch.limits import FetchLimits
-from aggregator.hub_ping import HubPing
-from aggregator.sources import Fetchers
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.worker import Worker
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
-from aggregator.subscriber import RETRY_PENDING, Subscriber
-from aggregator.types import HubLinks, PollReport
-from aggregator.web import create_app
-from aggregator.websub import Subscription
-from aggregator.worker import Worker
+from aggregator.web.routes import create_app
+from aggregator.websub.hub_requests import post_form
+from aggregator.websub.ping import HubPing
+from aggregator.websub.rules import Subscription
+from aggregator.websub.subscriber import RETRY_PENDING, Subscriber
 from tests.appserver import listening_socket, port_of, serving
 from tests.httpserver import Route, redirect, serve
 from tests.test_websub_e2e import ATOM, ENTRY, poll_and_tell

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from aggregator.pipeline import ingest_pushed
+from aggregator.core.types import FetchState, StorySpec
+from aggregator.ingest.pipeline import ingest_pushed
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
-from aggregator.types import FetchState, StorySpec
-from aggregator.websub import Subscription
+from aggregator.websub.rules import Subscription
 from tests.builders import T0, source
 
 WANTED = Subscription(

@@ -15,9 +15,9 @@ import pytest
 from aggregator.config import LiveSettings, load
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.sources import Fetchers
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.worker import LEASE_SECONDS, Worker
 from aggregator.store import Store
-from aggregator.worker import LEASE_SECONDS, Worker
 from tests.conftest import ARTICLE_SEED
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

@@ -25,15 +25,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from aggregator.core.types import FetchState, SourceSpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.politeness import HostHeld
-from aggregator.sources import Fetchers
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.schema import entry_items, sources
-from aggregator.types import FetchState, SourceSpec
 from tests.conftest import ROOT
 from tests.httpserver import Route, Server, serve
 from tests.test_service_e2e import kill_all
@@ -42,7 +42,7 @@ HEAD = """
 [service]
 database_url = "{db}"
 # WebSub discovery GETs a new feed once more after its first poll, outside the host
-# gate (aggregator.subscriber): off, so every request here is a poll.
+# gate (aggregator.websub.subscriber): off, so every request here is a poll.
 websub_subscribe = false
 
 [[stories]]

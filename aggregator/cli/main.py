@@ -18,18 +18,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aggregator import __version__, service
+from aggregator.cli.logs import setup_logging
 from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
-from aggregator.errors import AggregatorError, ConfigError
-from aggregator.export import render_story, write_atomically
-from aggregator.logs import setup_logging
-from aggregator.normalize import entry_key
-from aggregator.pipeline import poll, preview
+from aggregator.core.errors import AggregatorError, ConfigError
+from aggregator.core.types import KINDS, Entry, PollReport, SourceSpec
+from aggregator.dedupe.normalize import entry_key
+from aggregator.ingest.pipeline import poll, preview
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import migrate
 from aggregator.store.database import create_store_engine, status, upgrade
-from aggregator.types import KINDS, Entry, PollReport, SourceSpec
+from aggregator.web.export import render_story, write_atomically
 
 err = Console(stderr=True)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aggregator.types import NextPoll, PageSignals, SourceSpec
+from aggregator.core.types import NextPoll, PageSignals, SourceSpec
 
 # A quiet source is polled about this many times over the time it has been quiet.
 QUIET_FACTOR = 4.0

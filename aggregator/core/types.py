@@ -57,7 +57,7 @@ class SourceSpec:
     interval: float
     timezone: str
     abbreviations: Mapping[str, str] = field(default_factory=dict)
-    # Bounds of the adaptive schedule (aggregator.schedule); None: derived from `interval`.
+    # Bounds of the adaptive schedule (aggregator.core.schedule); None: derived from `interval`.
     min_interval: float | None = None
     max_interval: float | None = None
     # The name shown to readers (config `title`); "" when not given: the source's own

@@ -27,9 +27,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from aggregator.normalize import normalize_text
-from aggregator.similarity import MAX_CANDIDATES, candidates_by_bands, judge, time_gap
-from aggregator.types import Decision, Deletion, Entry, Known, KnownCopy, KnownItem
+from aggregator.core.types import Decision, Deletion, Entry, Known, KnownCopy, KnownItem
+from aggregator.dedupe.normalize import normalize_text
+from aggregator.dedupe.similarity import MAX_CANDIDATES, candidates_by_bands, judge, time_gap
 
 # Word-trigram Jaccard similarity above which a re-keyed post is the same post edited.
 REKEY_SIMILARITY = 0.5

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aggregator.normalize import plain_text
+from aggregator.dedupe.normalize import plain_text
 
 _WORD = re.compile(r"\w+")
 # A clock time, "2.30pm", "10 a.m.", "14:30": one fact whatever way it is written (a

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from aggregator.core.types import Entry, Post, StorySpec
 from aggregator.parse.entities import unescape
 from aggregator.parse.html import replace_tags
-from aggregator.types import Entry, Post, StorySpec
 
 # Fewer words than this is too little text to call two items the same copy.
 MIN_FINGERPRINT_WORDS = 8

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from datasketch import MinHash
 
-from aggregator.facts import read_facts, swapped
-from aggregator.normalize import normalize_text
-from aggregator.types import Entry, TimeSource
+from aggregator.core.types import Entry, TimeSource
+from aggregator.dedupe.facts import read_facts, swapped
+from aggregator.dedupe.normalize import normalize_text
 
 # 128 permutations in 42 bands of 3 rows: a pair with Jaccard J becomes a candidate with
 # probability 1 - (1 - J^3)^42, i.e. 0.94 at J=0.4, 0.996 at J=0.5, but 0.04 at J=0.1.

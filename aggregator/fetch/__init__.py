@@ -2,7 +2,6 @@
 
     http.py   conditional GET of an http(s) URL, capped in size and time
     files.py  stat, then read, the local files an absolute path or glob names
-    hub.py    WebSub requests to hubs: (un)subscribe, publish pings
     limits.py FetchLimits: the caps all obey, with the config's `[fetch]` choices
     destinations.py, network.py   which addresses a request may reach; one deadline
     reasons.py   httpx errors as FetchError, told in a few words fit for /healthz

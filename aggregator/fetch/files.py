@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import Document, Fetched, FetchState, FileStamp, SourceSpec
 from aggregator.fetch.limits import FetchLimits
-from aggregator.types import Document, Fetched, FetchState, FileStamp, SourceSpec
 
 log = logging.getLogger("aggregator.fetch.files")
 CONTENT_TYPES = {

@@ -29,14 +29,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from aggregator.digits import read_count
-from aggregator.errors import FetchError
+from aggregator.core.digits import read_count
+from aggregator.core.errors import FetchError
+from aggregator.core.types import Document, Fetched, FetchState, SourceSpec
 from aggregator.fetch.decoding import ACCEPTED_CODINGS, DecodingError, TooLarge, decoded
 from aggregator.fetch.destinations import destinations
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.network import bounded_transport, deadline_at
 from aggregator.fetch.reasons import shown, translated_errors
-from aggregator.types import Document, Fetched, FetchState, SourceSpec
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json;q=0.9, "

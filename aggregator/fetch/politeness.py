@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
 
 
 class HostHeld(FetchError):

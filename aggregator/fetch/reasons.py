@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
 from aggregator.fetch.destinations import Refused
 from aggregator.fetch.limits import FetchLimits
 

@@ -27,10 +27,10 @@ from multiprocessing.connection import Connection
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from aggregator.errors import ParseError
-from aggregator.similarity import sign
-from aggregator.sources import KINDS_BY_NAME
-from aggregator.types import Document, Entry, Kind, PageSignals, ParseContext, Post, SourceSpec
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, Entry, Kind, PageSignals, ParseContext, Post, SourceSpec
+from aggregator.dedupe.similarity import sign
+from aggregator.ingest.sources import KINDS_BY_NAME
 
 log = logging.getLogger("aggregator.parsing")
 DEFAULT_PARSE_TIMEOUT = 20.0
@@ -122,7 +122,7 @@ class _Child:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "aggregator.parsing"],
+            [sys.executable, "-m", "aggregator.ingest.parsing"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -293,7 +293,7 @@ def _child_main() -> None:
 
 if __name__ == "__main__":
     # Serve with the imported module, not this __main__ copy, so that replies pickle
-    # under their real names (aggregator.parsing.ParsedDocument).
-    from aggregator import parsing
+    # under their real names (aggregator.ingest.parsing.ParsedDocument).
+    from aggregator.ingest import parsing
 
     parsing._child_main()

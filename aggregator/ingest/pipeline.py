@@ -20,7 +20,7 @@
                                 the subscriber; no second request is ever made for them
 
 (*) CPU work on the source's bytes runs where `parsing` says: in the service, child
-processes with a deadline (aggregator.parsing), so a document that would stall a parse is
+processes with a deadline (aggregator.ingest.parsing), so a document that would stall a parse is
 abandoned, reported and backed off like any error; a document that overran keeps its file
 stamp, so it is read again only once it changes.
 
@@ -35,15 +35,9 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from aggregator.dedupe import decide, find_deletions
-from aggregator.errors import AggregatorError, FetchError, ParseError, SourceError
-from aggregator.fetch.politeness import HostHeld
-from aggregator.normalize import matches_keywords, normalize
-from aggregator.parsing import INLINE, ParseTimeout, Parsing
-from aggregator.schedule import Activity, Hints, backoff, bounds_of, next_poll
-from aggregator.sources import KINDS_BY_NAME, Fetchers
-from aggregator.store import SourceStatus, Store
-from aggregator.types import (
+from aggregator.core.errors import AggregatorError, FetchError, ParseError, SourceError
+from aggregator.core.schedule import Activity, Hints, backoff, bounds_of, next_poll
+from aggregator.core.types import (
     Decision,
     Deletion,
     Document,
@@ -59,7 +53,13 @@ from aggregator.types import (
     SourceSpec,
     StorySpec,
 )
-from aggregator.websub import discover
+from aggregator.dedupe.decide import decide, find_deletions
+from aggregator.dedupe.normalize import matches_keywords, normalize
+from aggregator.fetch.politeness import HostHeld
+from aggregator.ingest.parsing import INLINE, ParseTimeout, Parsing
+from aggregator.ingest.sources import KINDS_BY_NAME, Fetchers
+from aggregator.store import SourceStatus, Store
+from aggregator.websub.rules import discover
 
 _ANY_SOURCE = SourceSpec("", "", "feed", None, None, 60.0, "UTC")
 

@@ -12,14 +12,23 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
+from aggregator.core.types import (
+    Document,
+    Fetched,
+    FetchState,
+    Kind,
+    ParseContext,
+    Post,
+    SourceSpec,
+)
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.http import fetch_http
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts
 from aggregator.parse.article import parse_article
-from aggregator.parse.feed import parse_feed
-from aggregator.parse.liveblog import split_liveblog
+from aggregator.parse.feeds.feed import parse_feed
+from aggregator.parse.live.liveblog import split_liveblog
 from aggregator.parse.signals import (
     Signals,
     feed_signals,
@@ -27,7 +36,6 @@ from aggregator.parse.signals import (
     no_signals,
     page_signals,
 )
-from aggregator.types import Document, Fetched, FetchState, Kind, ParseContext, Post, SourceSpec
 
 Parser = Callable[[Document, ParseContext], list[Post]]
 

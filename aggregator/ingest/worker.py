@@ -5,7 +5,7 @@ from the store, plus a watcher on the config file.
     | claim     store.claim_due: sources whose next_attempt_at has come and that no
                 live lease holds, leased to this worker for LEASE_SECONDS
     | poll      on a bounded thread pool; the poll's own transaction writes the next
-                due time (aggregator.schedule) and ends the lease
+                due time (aggregator.core.schedule) and ends the lease
 
 The schedule lives in the store, so a restart resumes it and several workers can share
 the sources: a worker that dies leaves leases that run out, and the sources are
@@ -29,14 +29,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.config import LiveSettings, Settings
-from aggregator.errors import AggregatorError, ConfigError
-from aggregator.parsing import INLINE, Parsing
-from aggregator.pipeline import poll
-from aggregator.sources import Fetchers
+from aggregator.core.errors import AggregatorError, ConfigError
+from aggregator.core.types import PollReport, SourceSpec
+from aggregator.ingest.parsing import INLINE, Parsing
+from aggregator.ingest.pipeline import poll
+from aggregator.ingest.sources import Fetchers
+from aggregator.ingest.watch import FileWatcher
 from aggregator.store import Store
-from aggregator.subscriber import Subscriber
-from aggregator.types import PollReport, SourceSpec
-from aggregator.watch import FileWatcher
+from aggregator.websub.subscriber import Subscriber
 
 log = logging.getLogger("aggregator.worker")
 CONFIG_CHECK_SECONDS = 2.0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aggregator.errors import ParseError
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.decode import read_blocks
 from aggregator.parse.html import render_blocks
 from aggregator.parse.text import Block, section_heads
-from aggregator.types import Document, ParseContext, Post
 
 SUBHEADING_LEVEL = 3
 

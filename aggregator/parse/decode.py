@@ -11,7 +11,8 @@ import codecs
 import re
 from typing import Literal, NamedTuple
 
-from aggregator.errors import ParseError
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document
 from aggregator.parse.html import html_to_blocks
 from aggregator.parse.text import (
     MARKDOWN_HEADING_LINE,
@@ -20,7 +21,6 @@ from aggregator.parse.text import (
     read_markdown_blocks,
     read_text_blocks,
 )
-from aggregator.types import Document
 
 Format = Literal["html", "markdown", "text"]
 

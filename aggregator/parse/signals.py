@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from aggregator.core.types import Document, PageSignals
 from aggregator.parse.about import channel_about, page_about
 from aggregator.parse.decode import decode_body
 from aggregator.parse.entities import unescape
 from aggregator.parse.html import replace_tags
-from aggregator.types import Document, PageSignals
 
 Signals = Callable[[Document], PageSignals]
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from aggregator import PROJECT_URL, __version__
+from aggregator.core.types import FeedEntry, SourceRef, StoryView
 from aggregator.publish.ids import entry_iri, feed_iri, is_web_url, source_iri
 from aggregator.publish.paging import PageLinks
 from aggregator.publish.timefmt import format_rfc3339
-from aggregator.types import FeedEntry, SourceRef, StoryView
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 AGG_NS = f"{PROJECT_URL}/ns"

@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
 
+from aggregator.core.types import FeedEntry, SourceRef, StoryView
 from aggregator.publish.atom import render_atom
 from aggregator.publish.jsonfeed import render_jsonfeed
 from aggregator.publish.paging import page_links
-from aggregator.types import FeedEntry, SourceRef, StoryView
 
 FeedFormat = Literal["atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TypeGuard
 
-from aggregator.types import SourceRef
+from aggregator.core.types import SourceRef
 
 # Fixed forever: changing any of these gives every published entry a new id.
 _ENTRY_NAMESPACE = uuid.UUID("3caa5d07-2900-4d66-87df-1d6649a3093a")

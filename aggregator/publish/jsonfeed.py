@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 from aggregator import PROJECT_URL
+from aggregator.core.types import FeedEntry, SourceRef, StoryView
 from aggregator.publish.ids import entry_iri, is_web_url
 from aggregator.publish.timefmt import format_rfc3339
-from aggregator.types import FeedEntry, SourceRef, StoryView
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # JSON Feed 1.1 "Extensions": a custom object's key starts with an underscore, and it

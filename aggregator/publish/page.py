@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from aggregator.core.types import FeedEntry, SourceRef, StorySpec, StoryView
 from aggregator.publish.ids import entry_iri, is_web_url
 from aggregator.publish.jsonfeed import by_published
 from aggregator.publish.page_assets import SCRIPT, STYLE
 from aggregator.publish.paging import PageLinks, page_links
 from aggregator.publish.timefmt import format_human, format_rfc3339
-from aggregator.types import FeedEntry, SourceRef, StorySpec, StoryView
 
 ATOM_TYPE = "application/atom+xml"
 JSONFEED_TYPE = "application/feed+json"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aggregator.types import StoryView
+from aggregator.core.types import StoryView
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import json
 import re
 from typing import Any
 
+from aggregator.core.types import StreamEvent
 from aggregator.publish.jsonfeed import deleted_json, entry_json
-from aggregator.types import StreamEvent
 
 __all__ = ["entry_json", "event_json", "format_comment", "format_event", "format_retry"]
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from aggregator.errors import StoreError
-from aggregator.normalize import entry_key
-from aggregator.similarity import (
+from aggregator.core.errors import StoreError
+from aggregator.core.types import Entry, KnownCopy, TimeSource
+from aggregator.dedupe.normalize import entry_key
+from aggregator.dedupe.similarity import (
     MAX_CANDIDATES,
     band_days,
     band_days_near,
@@ -28,7 +29,6 @@ from aggregator.similarity import (
     candidates_by_bands,
 )
 from aggregator.store.schema import entries, entry_bands, entry_items, kept_apart
-from aggregator.types import Entry, KnownCopy, TimeSource
 
 # Another copy's text replaces the shown one only when it has this many times the words:
 # a full copy beats a trimmed one, but a byline or one changed word does not.

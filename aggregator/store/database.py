@@ -12,7 +12,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
 from aggregator.store import migrate as migrations
 from aggregator.store.migrate import MIGRATIONS, VERSIONS, Plan, Process, Upgrade
 from aggregator.store.repository import Store

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
 from aggregator.store.failures import db_reason
 
 # The first key of the two-key advisory locks taken here (store/writes.py's is 0x657674).

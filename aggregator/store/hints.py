@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aggregator.types import PageSignals
+from aggregator.core.types import PageSignals
 
 
 def signals_to_json(signals: PageSignals) -> str:

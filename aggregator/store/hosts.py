@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.errors import StoreError
+from aggregator.core.errors import StoreError
 from aggregator.fetch.politeness import HostBusy, HostHeld, host_of
 from aggregator.store.failures import db_reason
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, case, func, select
 
+from aggregator.core.types import Entry, Known, KnownItem, SourceSpec
 from aggregator.store import clusters
 from aggregator.store.schema import entries, entry_items
-from aggregator.types import Entry, Known, KnownItem, SourceSpec
 
 
 def known_for(

@@ -15,6 +15,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
+from aggregator.core.types import (
+    Decision,
+    Deletion,
+    Entry,
+    FetchState,
+    FileStamp,
+    Known,
+    PageSignals,
+    PollReport,
+    ScheduleUpdate,
+    SourceSpec,
+)
 from aggregator.store import clusters, known
 from aggregator.store.deciding import StoryLocks
 from aggregator.store.hints import signals_from_json
@@ -28,18 +40,6 @@ from aggregator.store.scheduling import (
 )
 from aggregator.store.schema import entries, events, sources
 from aggregator.store.writes import hold_story_events, mark_changed, write_and_announce
-from aggregator.types import (
-    Decision,
-    Deletion,
-    Entry,
-    FetchState,
-    FileStamp,
-    Known,
-    PageSignals,
-    PollReport,
-    ScheduleUpdate,
-    SourceSpec,
-)
 
 # Serialises sync_sources among workers (database.py's migration lock is 0x616767).
 _SYNC_LOCK_ID = 0x616768

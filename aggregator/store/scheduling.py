@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Row, and_, or_, select, update
 
+from aggregator.core.types import ScheduleUpdate, SourceSpec
 from aggregator.store.hints import signals_to_json
 from aggregator.store.schema import sources
 from aggregator.store.views import StoreReads
-from aggregator.types import ScheduleUpdate, SourceSpec
 
 REMOVED = "removed from the config"
 # What a source that moved to a new location (or came back) starts again from.

@@ -59,7 +59,7 @@ sources = Table(
     Column("last_error", Text),
     Column("error_count", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
-    # The schedule (aggregator.schedule): the current interval and why, the config's
+    # The schedule (aggregator.core.schedule): the current interval and why, the config's
     # interval/min/max it was planned under, and the page's hints (ttl, skipHours...).
     Column("interval_s", Float),
     Column("schedule_reason", Text),
@@ -183,7 +183,7 @@ events = Table(
     Index("ix_events_story_id", "story", "id"),
 )
 
-# WebSub subscriptions (aggregator.websub): one per source and hub. `token` is the
+# WebSub subscriptions (aggregator.websub.rules): one per source and hub. `token` is the
 # unguessable last segment of the callback URL (§5.1.1); `secret` keys the HMAC of pushes.
 websub_subscriptions = Table(
     "websub_subscriptions",

@@ -1,7 +1,7 @@
 """EDGE: the WebSub subscriptions table.
 
 One row per (source, hub); the callback token finds a row when a hub calls back.
-Decisions about rows live in aggregator.websub.
+Decisions about rows live in aggregator.websub.rules.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Row, delete, insert, select, update
 
 from aggregator.store.repository import Store
 from aggregator.store.schema import websub_subscriptions as table
-from aggregator.websub import State, Subscription
+from aggregator.websub.rules import State, Subscription
 
 
 class Subscriptions:

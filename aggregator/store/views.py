@@ -13,8 +13,19 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.digits import INTEGER_MAX, read_count
-from aggregator.errors import StoreError
+from aggregator.core.digits import INTEGER_MAX, read_count
+from aggregator.core.errors import StoreError
+from aggregator.core.types import (
+    KINDS,
+    Cluster,
+    ClusterMember,
+    FeedEntry,
+    Kind,
+    SourceRef,
+    StorySpec,
+    StoryView,
+    StreamEvent,
+)
 from aggregator.publish.ids import entry_iri
 from aggregator.store.failures import db_reason
 from aggregator.store.hints import signals_from_json
@@ -25,17 +36,6 @@ from aggregator.store.schema import (
     kept_apart,
     sources,
     story_changes,
-)
-from aggregator.types import (
-    KINDS,
-    Cluster,
-    ClusterMember,
-    FeedEntry,
-    Kind,
-    SourceRef,
-    StorySpec,
-    StoryView,
-    StreamEvent,
 )
 
 # Newest first: by updated, then published, then page order.

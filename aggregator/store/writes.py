@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from aggregator.normalize import entry_key
+from aggregator.core.types import Decision, Deletion, Entry, PollReport, SourceSpec
+from aggregator.dedupe.normalize import entry_key
 from aggregator.store import clusters
 from aggregator.store.notify import announce
 from aggregator.store.schema import entries, events, story_changes
-from aggregator.types import Decision, Deletion, Entry, PollReport, SourceSpec
 
 Event = tuple[int, str]  # (entry id, kind)
 # The first key of the advisory locks that order a story's events (the second: the story).

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 from aggregator.config import LiveSettings, Settings
-from aggregator.errors import AggregatorError
+from aggregator.core.errors import AggregatorError
+from aggregator.core.types import StorySpec
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat, render_feed, titled
 from aggregator.store import Store
-from aggregator.types import StorySpec
 
 log = logging.getLogger("aggregator.export")
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from aggregator.core.types import StorySpec, StoryView
 from aggregator.store import Store
 from aggregator.store.notify import StoryChanges
-from aggregator.types import StorySpec, StoryView
 
 Renderer = Callable[[StoryView, str], bytes]
 FRESH_SECONDS = 1.0

@@ -32,19 +32,19 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from aggregator.config import LiveSettings
-from aggregator.digits import INTEGER_MAX, read_count
-from aggregator.errors import StoreError
-from aggregator.parsing import INLINE, Parsing
+from aggregator.core.digits import INTEGER_MAX, read_count
+from aggregator.core.errors import StoreError
+from aggregator.core.types import StorySpec, StoryView
+from aggregator.ingest.parsing import INLINE, Parsing
 from aggregator.publish.feeds import render_feed, titled, titled_entry
 from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
-from aggregator.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
-from aggregator.shared_reads import SharedReads
 from aggregator.store import Store
 from aggregator.store.notify import Listener, StoryChanges
-from aggregator.types import StorySpec, StoryView
-from aggregator.websub_callback import websub_routes
+from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
+from aggregator.web.shared_reads import SharedReads
+from aggregator.websub.callback import websub_routes
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSONFEED_TYPE = "application/feed+json; charset=utf-8"
@@ -70,7 +70,7 @@ class Live:
     listener: Listener | None = None
     role: str = "run"
     recheck_seconds: float = STREAM_RECHECK_SECONDS
-    # How long a rendered feed is served without asking the store (rendered.py).
+    # How long a rendered feed is served without asking the store (web/rendered.py).
     fresh_seconds: float = FRESH_SECONDS
     max_streams: int = MAX_STREAMS
 
@@ -81,7 +81,7 @@ def create_app(
     """The one app factory, for the service and for tests alike. `parsing` runs the CPU
     work of WebSub pushes."""
     site = _Site(store, live, streams or Live())
-    # Feeds and pages keep their own gzip variant (rendered.py); the rest is gzipped here.
+    # Feeds and pages keep their own gzip variant (web/rendered.py); the rest is gzipped here.
     gzipped = [Middleware(GZipMiddleware, minimum_size=500)]
     routes = [
         Route("/", site.index, middleware=gzipped),

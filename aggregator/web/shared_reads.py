@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import anyio
 
+from aggregator.core.types import StreamEvent
 from aggregator.store.notify import StoryChanges
-from aggregator.types import StreamEvent
 
 ReadEvents = Callable[[str, int], list[StreamEvent]]
 _Running = tuple[tuple[int, int], "asyncio.Future[list[StreamEvent]]"]

@@ -25,14 +25,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from aggregator.config import LiveSettings
-from aggregator.digits import read_count
+from aggregator.core.digits import read_count
+from aggregator.core.types import SourceSpec
 from aggregator.fetch.limits import FetchLimits
-from aggregator.parsing import INLINE, Parsing
-from aggregator.pipeline import ingest_pushed
+from aggregator.ingest.parsing import INLINE, Parsing
+from aggregator.ingest.pipeline import ingest_pushed
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
-from aggregator.types import SourceSpec
-from aggregator.websub import (
+from aggregator.websub.rules import (
     Subscription,
     check_intent,
     check_signature,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from aggregator.errors import FetchError
+from aggregator.core.errors import FetchError
 from aggregator.fetch.destinations import destinations
 from aggregator.fetch.http import request_timeout
 from aggregator.fetch.limits import FetchLimits

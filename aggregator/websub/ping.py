@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from aggregator.config import LiveSettings
-from aggregator.errors import FetchError
-from aggregator.fetch.hub import post_form
+from aggregator.core.errors import FetchError
 from aggregator.fetch.limits import FetchLimits
-from aggregator.websub import publish_form
+from aggregator.websub.hub_requests import post_form
+from aggregator.websub.rules import publish_form
 
 log = logging.getLogger("aggregator.websub")
 FEED_SUFFIXES = (".atom", ".json")

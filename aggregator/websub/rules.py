@@ -26,10 +26,10 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from aggregator.digits import read_count
+from aggregator.core.digits import read_count
+from aggregator.core.types import HubLinks as HubLinks  # re-exported: discover() returns it
 from aggregator.parse.entities import declares_entities
 from aggregator.parse.html import read_whole
-from aggregator.types import HubLinks as HubLinks  # re-exported: discover() returns it
 
 State = Literal["pending", "active", "denied", "unsubscribing"]
 # §8.2: hubs SHOULD enforce short leases, 10 days being a good default.

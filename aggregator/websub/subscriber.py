@@ -11,12 +11,12 @@
 
 Discovery costs no request: the poll's own response is read (pipeline.poll, `find_hubs`),
 and a poll that failed is followed by nothing. A hub is the feed's choice, not the
-operator's, so it must be a public address (fetch/hub.py says which are trusted), and
+operator's, so it must be a public address (websub/hub_requests.py says which are trusted), and
 only an https hub is given hub.secret (§5.1); one on plain http is used only when
 `[service] websub_http_hubs` allows it, as its pushes cannot be authenticated.
 
 The hub answers a subscription request later, with a GET to our callback URL
-(aggregator.websub_callback), which turns the stored row active.
+(aggregator.websub.callback), which turns the stored row active.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from aggregator.config import LiveSettings
-from aggregator.errors import AggregatorError, FetchError
-from aggregator.fetch.hub import post_form
+from aggregator.core.errors import AggregatorError, FetchError
+from aggregator.core.types import PollReport, SourceSpec
 from aggregator.fetch.limits import FetchLimits
-from aggregator.sources import Fetchers
+from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
-from aggregator.types import PollReport, SourceSpec
-from aggregator.websub import (
+from aggregator.websub.hub_requests import post_form
+from aggregator.websub.rules import (
     DEFAULT_LEASE_SECONDS,
     HubLinks,
     Subscription,
@@ -220,7 +220,7 @@ class Subscriber:
 
     def _post(self, subscription: Subscription, form: dict[str, str], now: datetime) -> None:
         """POST to the hub in its host's turn. The hub must be a public address unless
-        the source's own host or our configured hub is its host (fetch/hub.py)."""
+        the source's own host or our configured hub is its host (websub/hub_requests.py)."""
         fields = {"source": subscription.source, "hub": subscription.hub, "mode": form["hub.mode"]}
         limits = self.limits.configured(self.live.current.fetch)
         try:

@@ -9,7 +9,7 @@ reader copies feedparser's treatment of those (whitespace stripped, links and pe
 guids joined to the base, its mojibake and cp1252 repairs, embedded markup through its
 own relative-URI resolver) and raises `Declined` on anything else: an element it does
 not know, a duplicate, xml:base, a DOCTYPE, a date format of its own, markup in a
-title, an encoding feedparser would read differently. parse/feed.py then hands the
+title, an encoding feedparser would read differently. parse/feeds/feed.py then hands the
 feed to feedparser, so declining is always safe.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from aggregator.parse.fastfeed_items import Body, FeedItem, read_atom_entry, read_rss_item
-from aggregator.parse.fastfeed_text import Declined
+from aggregator.parse.feeds.fastfeed_items import Body, FeedItem, read_atom_entry, read_rss_item
+from aggregator.parse.feeds.fastfeed_text import Declined
 
 __all__ = ["Body", "Declined", "FeedItem", "read_feed"]
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from aggregator.parse.fastfeed_text import (
+from aggregator.parse.feeds.fastfeed_text import (
     Declined,
     fix_text,
     is_plain_html,
@@ -30,7 +30,7 @@ _DC = "{http://purl.org/dc/elements/1.1/}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# Children that feedparser files under keys parse/feed.py never reads; without child
+# Children that feedparser files under keys parse/feeds/feed.py never reads; without child
 # elements of their own they cannot touch the fields read here.
 _IGNORED = frozenset(
     {
@@ -55,7 +55,7 @@ class Body:
 
 @dataclass(frozen=True)
 class FeedItem:
-    """One item as parse/feed.py needs it, from either parser."""
+    """One item as parse/feeds/feed.py needs it, from either parser."""
 
     title: str
     link: str | None

@@ -55,7 +55,7 @@ _PLAIN_HTML = re.compile(
 _REFERENCE = re.compile(r"&(?:#[xX]([0-9a-fA-F]{1,6})|#([0-9]{1,6})|([a-zA-Z]+));")
 # feedparser's resolver reads a decimal reference (";" optional in attribute values)
 # with int(), which Python 3.11 refuses past 4,300 digits: ValueError on its path too.
-# A code point needs 7 digits; longer ones are left to parse/feed.py's fallback.
+# A code point needs 7 digits; longer ones are left to parse/feeds/feed.py's fallback.
 _LONG_DECIMAL = re.compile(r"&#[0-9]{8}")
 
 

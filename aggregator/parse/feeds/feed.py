@@ -22,13 +22,13 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from aggregator.errors import ParseError
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.decode import decode
-from aggregator.parse.doctype import has_internal_subset
-from aggregator.parse.fastfeed import Body, Declined, FeedItem, read_feed
+from aggregator.parse.feeds.doctype import has_internal_subset
+from aggregator.parse.feeds.fastfeed import Body, Declined, FeedItem, read_feed
 from aggregator.parse.html import html_to_text, paragraphs_to_html, sanitize_html
 from aggregator.parse.text import collapse, headline_from, read_text_blocks
-from aggregator.types import Document, ParseContext, Post
 
 log = logging.getLogger("aggregator.parse.feed")
 _HTML_CONTENT = frozenset({"text/html", "application/xhtml+xml"})

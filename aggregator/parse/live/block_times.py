@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from aggregator.parse.found import Stamp
-from aggregator.parse.stamps import UPDATE_WORDS, is_labelled_time
+from aggregator.parse.live.found import Stamp
+from aggregator.parse.live.stamps import UPDATE_WORDS, is_labelled_time
+from aggregator.parse.live.tree import Element, class_words, text_of
 from aggregator.parse.times import is_time_line
-from aggregator.parse.tree import Element, class_words, text_of
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # What a post's body is made of; no time stamp holds one.

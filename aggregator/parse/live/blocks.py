@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from aggregator.parse.block_times import machine_time, take_stamps
-from aggregator.parse.embeds import MARK
-from aggregator.parse.found import Found
-from aggregator.parse.sections import find_sections
-from aggregator.parse.tree import Element, class_words, inner_html, link_density, text_of
+from aggregator.parse.live.block_times import machine_time, take_stamps
+from aggregator.parse.live.embeds import MARK
+from aggregator.parse.live.found import Found
+from aggregator.parse.live.sections import find_sections
+from aggregator.parse.live.tree import Element, class_words, inner_html, link_density, text_of
 
 _MIN_TEXT = 40
 _MAX_LINK_DENSITY = 0.5

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Protocol
 
-from aggregator.parse.stamps import TimeReader
+from aggregator.parse.live.stamps import TimeReader
 from aggregator.parse.times import CLOCK_SKEW, is_relative_time
 
 Times = tuple[datetime | None, datetime | None]

@@ -20,8 +20,8 @@ import lxml.html
 from lxml import etree
 from lxml.etree import ParserError, _Element
 
-from aggregator.parse.found import Found
 from aggregator.parse.html import html_to_text
+from aggregator.parse.live.found import Found
 
 EMBED_TAGS = frozenset({"iframe", "video", "audio", "embed", "object"})
 # The mark left in an embed's place: an element no sanitiser keeps and with no text.

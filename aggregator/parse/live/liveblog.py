@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from aggregator.errors import ParseError
-from aggregator.parse.dating import walk_dates
+from aggregator.core.errors import ParseError
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.decode import Format, decode_body, read_blocks, sniff_format
-from aggregator.parse.found import Found
 from aggregator.parse.html import render_blocks
-from aggregator.parse.livepage import post_from, split_html_page
-from aggregator.parse.stamps import UPDATE_WORDS, TimeReader
+from aggregator.parse.live.dating import walk_dates
+from aggregator.parse.live.found import Found
+from aggregator.parse.live.livepage import post_from, split_html_page
+from aggregator.parse.live.stamps import UPDATE_WORDS, TimeReader
 from aggregator.parse.text import Block, is_attribution, is_body, is_title_shaped
 from aggregator.parse.times import (
     date_of_line,
@@ -40,7 +41,6 @@ from aggregator.parse.times import (
     is_time_line,
     split_leading_clock,
 )
-from aggregator.types import Document, ParseContext, Post
 
 Role = Literal["time", "update", "day", "title", "body", "page"]
 METHODS: dict[Format, str] = {"text": "text", "markdown": "markdown", "html": "html-text"}

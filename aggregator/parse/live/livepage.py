@@ -18,17 +18,17 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
-from aggregator.parse.blocks import find_blocks
-from aggregator.parse.embeds import with_embed_links
-from aggregator.parse.found import Found, Stamp, without_positional_ids
+from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.html import html_to_text, sanitize_html
-from aggregator.parse.microdata import read_microdata
-from aggregator.parse.pairing import merge
-from aggregator.parse.stamps import TimeReader, read_machine, walk_times
-from aggregator.parse.structured import PageData, jsonld_scripts, read_jsonld
+from aggregator.parse.live.blocks import find_blocks
+from aggregator.parse.live.embeds import with_embed_links
+from aggregator.parse.live.found import Found, Stamp, without_positional_ids
+from aggregator.parse.live.microdata import read_microdata
+from aggregator.parse.live.pairing import merge
+from aggregator.parse.live.stamps import TimeReader, read_machine, walk_times
+from aggregator.parse.live.structured import PageData, jsonld_scripts, read_jsonld
+from aggregator.parse.live.tree import Element, bold_lead, parse_tree, strip_furniture
 from aggregator.parse.text import headline_from
-from aggregator.parse.tree import Element, bold_lead, parse_tree, strip_furniture
-from aggregator.types import Document, ParseContext, Post
 
 
 def split_html_page(doc: Document, html: str, context: ParseContext) -> list[Post]:

@@ -14,10 +14,16 @@ import copy
 from collections import deque
 from collections.abc import Iterator
 
-from aggregator.parse.found import Found, Stamp
-from aggregator.parse.structured import LIVE_TYPE, PageData, without_page_values
+from aggregator.parse.live.found import Found, Stamp
+from aggregator.parse.live.structured import LIVE_TYPE, PageData, without_page_values
+from aggregator.parse.live.tree import (
+    Element,
+    inner_html,
+    is_update_scope,
+    strip_furniture,
+    text_of,
+)
 from aggregator.parse.text import collapse
-from aggregator.parse.tree import Element, inner_html, is_update_scope, strip_furniture, text_of
 
 
 def read_microdata(root: Element) -> tuple[list[Found], PageData]:

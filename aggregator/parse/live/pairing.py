@@ -25,8 +25,8 @@ from dataclasses import replace
 from datetime import datetime
 from string import ascii_letters
 
-from aggregator.parse.found import Found, anchors, body_key, drop_copies, headline_key
 from aggregator.parse.html import html_to_text
+from aggregator.parse.live.found import Found, anchors, body_key, drop_copies, headline_key
 from aggregator.parse.text import collapse
 
 # Reads a stamp's machine value to a moment (None when it cannot).

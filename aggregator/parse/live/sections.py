@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import lxml.html
 
-from aggregator.parse.found import Found, Stamp
+from aggregator.parse.live.found import Found, Stamp
+from aggregator.parse.live.tree import Element, link_density, text_of
 from aggregator.parse.times import is_time_line, split_leading_clock
-from aggregator.parse.tree import Element, link_density, text_of
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 METHOD = "html-sections"

@@ -33,10 +33,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateparser.date import DateDataParser
 
-from aggregator.parse.found import Stamp
+from aggregator.core.types import ParseContext
+from aggregator.parse.live.found import Stamp
 from aggregator.parse.text import collapse
 from aggregator.parse.times import CLOCK_WORD, LABEL, clock_of, parse_clock_time
-from aggregator.types import ParseContext
 
 _UTC_NAMES = frozenset({"GMT", "UTC", "UT", "Z"})
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.parse.entities import unescape
-from aggregator.parse.found import Found, Stamp
 from aggregator.parse.html import paragraphs_to_html, replace_tags
+from aggregator.parse.live.found import Found, Stamp
+from aggregator.parse.live.tree import Element
 from aggregator.parse.text import collapse
-from aggregator.parse.tree import Element
 
 LIVE_TYPE = "LiveBlogPosting"
 _LD_JSON = "application/ld+json"

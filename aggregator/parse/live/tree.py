@@ -17,7 +17,7 @@ from typing import TypeAlias
 import lxml.html
 from lxml.etree import ParserError, _Element
 
-from aggregator.parse.embeds import EMBED_TAGS, mark_embed
+from aggregator.parse.live.embeds import EMBED_TAGS, mark_embed
 from aggregator.parse.text import collapse, is_chrome
 
 Element: TypeAlias = _Element

@@ -9,7 +9,13 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.similarity import MIN_BODY_WORDS, band_keys, body_words, shingles, signature_of
+from aggregator.dedupe.similarity import (
+    MIN_BODY_WORDS,
+    band_keys,
+    body_words,
+    shingles,
+    signature_of,
+)
 from aggregator.store.schema import UTCDateTime
 
 revision = "0003"

@@ -9,7 +9,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.similarity import band_day, band_keys
+from aggregator.dedupe.similarity import band_day, band_keys
 from aggregator.store.schema import UTCDateTime
 
 revision = "0004"

@@ -1,0 +1,2 @@
+"""PURE: RSS and Atom documents -> Posts: the fast lxml reader for the common shapes,
+feedparser for the rest, and the DTD refusal both sit behind."""
