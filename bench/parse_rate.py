@@ -6,7 +6,7 @@ Parses `corpus.py`'s feeds (written to a temp dir; `--markup plain` for the corp
 bare paragraphs) with `parse_feed` as the pipeline calls it, once with the fast path on
 and once with it off (feedparser for every feed), and prints the median (min-max)
 feeds/s of each and how many feeds the fast path declined. Both produce the same
-Posts; tests/test_parse_fastfeed.py checks that. bench/real_feeds.py does the same on
+Posts; tests/unit/test_parse_fastfeed.py checks that. bench/real_feeds.py does the same on
 real-world feeds.
 """
 

@@ -13,10 +13,6 @@ from sqlalchemy import make_url
 
 from aggregator.store import Store, open_store
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "config" / "sources"
-LIVEBLOG_SEED = SEEDS / "002_e172f4ce3e219c2c.txt"
-ARTICLE_SEED = SEEDS / "000_653ba9bfbb343b79.txt"
 PG_URL = os.environ.get(
     "AGGREGATOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
-from tests.feedcheck import check_atom, check_jsonfeed, parse_rfc3339
+from tests.support.feedcheck import check_atom, check_jsonfeed, parse_rfc3339
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
 
 CONFIG = """
 [service]
@@ -102,7 +102,7 @@ def test_every_command_explains_itself() -> None:
 
 
 def test_run_py_runs_the_command_it_is_given() -> None:
-    # With no command it runs `run`: tests/test_service_e2e.py starts it that way.
+    # With no command it runs `run`: tests/e2e/test_service_e2e.py starts it that way.
     def usage(*args: str) -> str:
         done = subprocess.run(
             [sys.executable, "run.py", *args, "--help"],

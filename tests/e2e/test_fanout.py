@@ -31,9 +31,9 @@ from aggregator.publish.timefmt import format_rfc3339
 from aggregator.service import http_fetchers
 from aggregator.store import Store, open_store
 from aggregator.store.notify import StoryChanges
-from tests.builders import T0
-from tests.conftest import LIVEBLOG_SEED, ROOT
-from tests.test_service_e2e import free_port, kill_all, read_events, wait_for
+from tests.e2e.test_service_e2e import free_port, kill_all, read_events, wait_for
+from tests.support.builders import T0
+from tests.support.paths import LIVEBLOG_SEED, ROOT
 
 CONFIG = """
 [service]

@@ -26,9 +26,9 @@ from aggregator.config import LiveSettings
 from aggregator.store import Store
 from aggregator.web.http_guard import FD_RESERVE, HeadMeter, ServerLimits
 from aggregator.web.routes import Live, create_app
-from tests.appserver import listening_socket, port_of, serving
-from tests.builders import one_live_page, post, store_posts
-from tests.conftest import ROOT
+from tests.support.appserver import listening_socket, port_of, serving
+from tests.support.builders import one_live_page, post, store_posts
+from tests.support.paths import ROOT
 
 SHORT = ServerLimits(head_timeout=1.0, body_timeout=1.0, keep_alive=1, linger=0.5)
 GET = b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"

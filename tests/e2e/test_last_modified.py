@@ -22,8 +22,8 @@ import pytest
 from aggregator.config import LiveSettings
 from aggregator.store import Store, open_store
 from aggregator.web.routes import Live, create_app
-from tests.appserver import serving
-from tests.builders import T0, one_live_page, post, store_posts
+from tests.support.appserver import serving
+from tests.support.builders import T0, one_live_page, post, store_posts
 
 BODY = "The inquiry heard evidence from former officials on Tuesday, the chair said."
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl CLI")

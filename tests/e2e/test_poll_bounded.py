@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT
-from tests.httpserver import Route, serve
-from tests.test_service_e2e import free_port, kill_all, wait_for
+from tests.e2e.test_service_e2e import free_port, kill_all, wait_for
+from tests.support.httpserver import Route, serve
+from tests.support.paths import ROOT
 
 ORDINARY_FEEDS = 19
 ITEMS = 25

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
-from tests.feedcheck import check_atom, check_jsonfeed
+from tests.support.feedcheck import check_atom, check_jsonfeed
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 NEW_POST = (

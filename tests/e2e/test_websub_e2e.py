@@ -1,5 +1,5 @@
-"""WebSub end to end: a real hub (tests/websub_hub.py) over TLS with a test CA, the
-service's app under uvicorn on a free port, a feed served by tests/httpserver.py that
+"""WebSub end to end: a real hub (tests/support/websub_hub.py) over TLS with a test CA, the
+service's app under uvicorn on a free port, a feed served by tests/support/httpserver.py that
 advertises the hub, and the store on SQLite and PostgreSQL. The hub is found in the
 response of the feed's first poll; nothing polls the feed after that, so whatever
 reaches the merged Atom feed came by push."""
@@ -28,9 +28,9 @@ from aggregator.web.routes import create_app
 from aggregator.websub.ping import HubPing
 from aggregator.websub.rules import HubLinks, Subscription
 from aggregator.websub.subscriber import Subscriber
-from tests.appserver import listening_socket, port_of, serving
-from tests.httpserver import Received, Route, serve
-from tests.websub_hub import Hub, run_hub
+from tests.support.appserver import listening_socket, port_of, serving
+from tests.support.httpserver import Received, Route, serve
+from tests.support.websub_hub import Hub, run_hub
 
 CA = trustme.CA()
 

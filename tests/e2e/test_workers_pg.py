@@ -34,9 +34,9 @@ from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.schema import entry_items, sources
-from tests.conftest import ROOT
-from tests.httpserver import Route, Server, serve
-from tests.test_service_e2e import kill_all
+from tests.e2e.test_service_e2e import kill_all
+from tests.support.httpserver import Route, Server, serve
+from tests.support.paths import ROOT
 
 HEAD = """
 [service]

@@ -15,7 +15,7 @@ from aggregator.dedupe.similarity import band_day, band_days_near, sign
 from aggregator.store import Store
 from aggregator.store.database import MIGRATIONS
 from aggregator.store.schema import entry_bands
-from tests.builders import STORY, T0, entries, post, source
+from tests.support.builders import STORY, T0, entries, post, source
 
 LIVE = source("live")
 WIRE = source("wire", kind="feed", url="http://127.0.0.1:9/wire.xml", path=None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.test_cli import aggregator
-from tests.test_dedupe_pipeline import POSTS
+from tests.e2e.test_cli import aggregator
+from tests.integration.test_dedupe_pipeline import POSTS
 
 CONFIG = """
 [service]

@@ -17,8 +17,8 @@ from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store, open_store
 from aggregator.store.schema import entries, entry_items
-from tests.builders import T0
-from tests.conftest import LIVEBLOG_SEED
+from tests.support.builders import T0
+from tests.support.paths import LIVEBLOG_SEED
 
 STORY = StorySpec("rotherham", "Rotherham")
 ROUNDS = 4

@@ -10,7 +10,7 @@ import pytest
 
 from aggregator.config import LiveSettings, load, parse_interval
 from aggregator.core.errors import ConfigError
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 GOOD = """
 [service]

@@ -45,9 +45,9 @@ from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.store.database import MIGRATIONS
 from aggregator.store.schema import entries, entry_items
-from tests.builders import STORY as BUILT_STORY
-from tests.builders import T0, post, source
-from tests.httpserver import Route, serve
+from tests.support.builders import STORY as BUILT_STORY
+from tests.support.builders import T0, post, source
+from tests.support.httpserver import Route, serve
 
 STORY = StorySpec("inquiry", "Kell flood inquiry")
 TITLE = "Witness to give evidence"

@@ -20,8 +20,8 @@ from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.web.rendered import RenderCache
-from tests.builders import T0
-from tests.httpserver import Route, serve
+from tests.support.builders import T0
+from tests.support.httpserver import Route, serve
 
 STORY = StorySpec("idris", "Storm Idris")
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -20,8 +20,8 @@ from aggregator.core.types import FetchState
 from aggregator.fetch.decoding import DecodingError, TooLarge, decoded
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from tests.builders import source
-from tests.httpserver import Route, serve
+from tests.support.builders import source
+from tests.support.httpserver import Route, serve
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

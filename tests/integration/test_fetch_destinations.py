@@ -15,8 +15,8 @@ from aggregator.core.types import FetchState
 from aggregator.fetch.destinations import allow_list, is_public
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from tests.builders import source
-from tests.httpserver import Route, redirect, serve
+from tests.support.builders import source
+from tests.support.httpserver import Route, redirect, serve
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SECRET = Route(body=b"<rss><channel><title>db_password=hunter2</title></channel></rss>")

@@ -21,8 +21,8 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from tests.builders import T0
-from tests.conftest import LIVEBLOG_SEED
+from tests.support.builders import T0
+from tests.support.paths import LIVEBLOG_SEED
 
 LIMITS = FetchLimits(max_bytes=64 * 1024)
 STORY = StorySpec("rotherham", "Rotherham")

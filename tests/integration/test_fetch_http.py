@@ -14,7 +14,7 @@ from aggregator.core.errors import FetchError
 from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from tests.httpserver import Route, redirect, refused_url, serve
+from tests.support.httpserver import Route, redirect, refused_url, serve
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LIMITS = FetchLimits(max_bytes=64 * 1024, connect_timeout=1.0, total_timeout=2.0, max_redirects=3)

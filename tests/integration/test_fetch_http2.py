@@ -1,6 +1,6 @@
 """fetch_http over HTTP/2: a real h2 server (hypercorn) over TLS on 127.0.0.1, its
 certificate from a test CA (trustme) that only these clients trust. HTTP/2 comes by ALPN
-in the TLS handshake, so the plain-http server of tests/httpserver.py stays HTTP/1.1."""
+in the TLS handshake, so the plain-http server of tests/support/httpserver.py stays HTTP/1.1."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from aggregator.core.errors import FetchError
 from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.http import fetch_http, make_client
 from aggregator.fetch.limits import FetchLimits
-from tests.httpserver import Route, redirect, serve
+from tests.support.httpserver import Route, redirect, serve
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 LIMITS = FetchLimits(max_bytes=64 * 1024, connect_timeout=2.0, total_timeout=5.0, max_redirects=3)
@@ -58,7 +58,7 @@ class H2Server:
 
 
 def _scripted_app(seen: list[Seen]) -> Any:
-    """An ASGI app answering ROUTES as tests/httpserver.py does: ETag -> 304, gzip."""
+    """An ASGI app answering ROUTES as tests/support/httpserver.py does: ETag -> 304, gzip."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -185,5 +185,5 @@ def test_a_plain_http_server_is_still_fetched_over_http1(
     with serve({"/feed": Route(body=FEED)}) as server:
         fetched = fetch(client, server.url("/feed"))
     assert fetched.documents[0].body == FEED
-    # tests/httpserver.py answers as HTTP/1.0 (BaseHTTPRequestHandler's default).
+    # tests/support/httpserver.py answers as HTTP/1.0 (BaseHTTPRequestHandler's default).
     assert logged_versions(caplog) == ["HTTP/1.0"]

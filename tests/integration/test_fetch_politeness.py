@@ -13,7 +13,7 @@ from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.fetch.politeness import HostGate
 from aggregator.ingest.sources import Fetchers
-from tests.httpserver import Route, serve
+from tests.support.httpserver import Route, serve
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

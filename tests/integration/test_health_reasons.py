@@ -21,8 +21,8 @@ from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
 from aggregator.store.schema import sources
-from tests.builders import T0, source
-from tests.httpserver import Route, redirect, serve
+from tests.support.builders import T0, source
+from tests.support.httpserver import Route, redirect, serve
 
 STORY = StorySpec("story", "The inquiry")
 LEAK = "db_password=hunter2"

@@ -23,8 +23,8 @@ from aggregator.publish.feeds import render_feed
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.stream import event_json
 from aggregator.store import Store
-from tests.builders import T0
-from tests.feedcheck import check_atom
+from tests.support.builders import T0
+from tests.support.feedcheck import check_atom
 
 STORY = StorySpec("flood", "Flood")
 ATOM = "{http://www.w3.org/2005/Atom}"

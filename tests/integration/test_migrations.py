@@ -27,7 +27,7 @@ from aggregator.store.migrate import (
     load_chain,
     process_tag,
 )
-from tests.test_cli import aggregator
+from tests.e2e.test_cli import aggregator
 
 CHAIN = load_chain(alembic_config())
 

@@ -15,8 +15,8 @@ from aggregator.core.digits import BIGINT_MAX, read_count
 from aggregator.store import Store
 from aggregator.web.routes import create_app
 from aggregator.websub.rules import MAX_LEASE_SECONDS, lease_end, read_intent
-from tests.appserver import serving
-from tests.builders import T0, one_live_page, post, store_posts
+from tests.support.appserver import serving
+from tests.support.builders import T0, one_live_page, post, store_posts
 
 
 @pytest.mark.parametrize(

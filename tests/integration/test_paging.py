@@ -26,9 +26,9 @@ from aggregator.publish.ids import entry_iri
 from aggregator.store import Store
 from aggregator.web.export import render_story
 from aggregator.web.routes import create_app
-from tests.appserver import listening_socket, port_of, serving
-from tests.builders import T0, post, store_posts
-from tests.feedcheck import check_atom, check_jsonfeed
+from tests.support.appserver import listening_socket, port_of, serving
+from tests.support.builders import T0, post, store_posts
+from tests.support.feedcheck import check_atom, check_jsonfeed
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HISTORY = "{http://purl.org/syndication/history/1.0}"

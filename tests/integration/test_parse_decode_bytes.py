@@ -21,7 +21,7 @@ from aggregator.ingest.sources import Fetchers
 from aggregator.parse.decode import decode_body
 from aggregator.parse.feeds.feed import parse_feed
 from aggregator.store import Store
-from tests.builders import T0
+from tests.support.builders import T0
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 STORY = StorySpec("inquiry", "Inquiry")

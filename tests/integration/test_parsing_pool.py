@@ -17,8 +17,8 @@ from aggregator.core.errors import ParseError
 from aggregator.core.types import Document
 from aggregator.dedupe.normalize import normalize
 from aggregator.ingest.parsing import INLINE, ParsePool, ParseTimeout
-from tests.builders import source
-from tests.conftest import LIVEBLOG_SEED
+from tests.support.builders import source
+from tests.support.paths import LIVEBLOG_SEED
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 FEED = source("wire", kind="feed", url="http://127.0.0.1/feed", path=None)

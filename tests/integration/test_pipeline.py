@@ -15,8 +15,8 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll, retry_delay
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from tests.builders import T0
-from tests.conftest import ARTICLE_SEED, LIVEBLOG_SEED
+from tests.support.builders import T0
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED
 
 STORY = StorySpec("rotherham", "Rotherham", ("Rotherham",))
 TITLES = [

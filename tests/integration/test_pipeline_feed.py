@@ -14,8 +14,8 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from tests.builders import T0
-from tests.httpserver import Route, serve
+from tests.support.builders import T0
+from tests.support.httpserver import Route, serve
 
 STORY = StorySpec("rotherham", "Rotherham", ("Rotherham", "Ofsted"))
 OFSTED = (

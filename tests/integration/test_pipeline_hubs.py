@@ -15,8 +15,8 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from tests.builders import T0, source
-from tests.httpserver import Route, serve
+from tests.support.builders import T0, source
+from tests.support.httpserver import Route, serve
 
 STORY = StorySpec("story", "The inquiry")
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>

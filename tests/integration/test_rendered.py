@@ -10,7 +10,7 @@ from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.store.notify import StoryChanges
 from aggregator.web.rendered import RenderCache
-from tests.builders import one_live_page, post, store_posts
+from tests.support.builders import one_live_page, post, store_posts
 
 BASE = "https://agg.example/stories/story"
 

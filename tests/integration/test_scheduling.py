@@ -17,8 +17,8 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
-from tests.builders import T0
-from tests.httpserver import Route, redirect, serve
+from tests.support.builders import T0
+from tests.support.httpserver import Route, redirect, serve
 
 STORY = StorySpec("s", "S")
 BOUNDS = {"min_interval": 30.0, "max_interval": 3600.0}

@@ -20,9 +20,9 @@ from aggregator.parse.about import channel_about, page_about
 from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.page import render_page
 from aggregator.store import Store
-from tests.builders import T0
-from tests.feedcheck import check_atom, check_jsonfeed
-from tests.httpserver import Route, serve
+from tests.support.builders import T0
+from tests.support.feedcheck import check_atom, check_jsonfeed
+from tests.support.httpserver import Route, serve
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

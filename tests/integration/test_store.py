@@ -18,7 +18,7 @@ from aggregator.store import Store, open_store
 from aggregator.store.database import WAL_CHECKPOINT_PAGES
 from aggregator.store.schema import entries as entries_table
 from aggregator.store.schema import metadata
-from tests.builders import STORY, T0, entries, post, source
+from tests.support.builders import STORY, T0, entries, post, source
 
 # synchronous 1 = NORMAL: with WAL, a commit is durable once the WAL is synced at checkpoint.
 SQLITE_SETTINGS = {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}

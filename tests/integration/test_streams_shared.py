@@ -12,8 +12,8 @@ from aggregator.config import LiveSettings
 from aggregator.core.types import SourceSpec, StreamEvent
 from aggregator.store import Store
 from aggregator.web.routes import Live, create_app
-from tests.appserver import serving
-from tests.builders import one_live_page, post, store_posts
+from tests.support.appserver import serving
+from tests.support.builders import one_live_page, post, store_posts
 
 STREAMS = 20
 

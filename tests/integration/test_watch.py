@@ -18,7 +18,7 @@ from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.watch import FileWatcher
 from aggregator.ingest.worker import Worker
 from aggregator.store import Store
-from tests.conftest import LIVEBLOG_SEED
+from tests.support.paths import LIVEBLOG_SEED
 
 CONFIG = """
 [[stories]]

@@ -14,8 +14,8 @@ from aggregator.config import LiveSettings, load
 from aggregator.core.types import SourceSpec
 from aggregator.store import Store
 from aggregator.web.routes import Live, accepts_gzip, create_app
-from tests.builders import T0, one_live_page, post, store_posts
-from tests.feedcheck import check_atom, check_jsonfeed
+from tests.support.builders import T0, one_live_page, post, store_posts
+from tests.support.feedcheck import check_atom, check_jsonfeed
 
 BODY = "Inspectors will return to the council early next year, the watchdog said on Friday."
 

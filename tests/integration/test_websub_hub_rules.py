@@ -34,10 +34,10 @@ from aggregator.websub.hub_requests import post_form
 from aggregator.websub.ping import HubPing
 from aggregator.websub.rules import Subscription
 from aggregator.websub.subscriber import RETRY_PENDING, Subscriber
-from tests.appserver import listening_socket, port_of, serving
-from tests.httpserver import Route, redirect, serve
-from tests.test_websub_e2e import ATOM, ENTRY, poll_and_tell
-from tests.websub_hub import Hub, run_hub
+from tests.e2e.test_websub_e2e import ATOM, ENTRY, poll_and_tell
+from tests.support.appserver import listening_socket, port_of, serving
+from tests.support.httpserver import Route, redirect, serve
+from tests.support.websub_hub import Hub, run_hub
 
 CA = trustme.CA()
 CONFIG = """

@@ -11,7 +11,7 @@ from aggregator.ingest.pipeline import ingest_pushed
 from aggregator.store import Store
 from aggregator.store.subscriptions import Subscriptions
 from aggregator.websub.rules import Subscription
-from tests.builders import T0, source
+from tests.support.builders import T0, source
 
 WANTED = Subscription(
     source="wire",

@@ -18,7 +18,7 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.worker import LEASE_SECONDS, Worker
 from aggregator.store import Store
-from tests.conftest import ARTICLE_SEED
+from tests.support.paths import ARTICLE_SEED
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONFIG = """

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from aggregator.cli.main import main
+from tests.support.paths import ROOT
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
 import report  # noqa: E402

@@ -7,7 +7,7 @@ from datetime import timedelta
 from aggregator.core.types import Known, KnownItem, StorySpec
 from aggregator.dedupe.decide import decide
 from aggregator.dedupe.normalize import fingerprint, item_key, matches_keywords, normalize_text
-from tests.builders import T0, entries, post
+from tests.support.builders import T0, entries, post
 
 BODY = "The council said it would publish the full report on Friday after talks with police."
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,10 @@ import pytest
 from aggregator.core.types import Decision, Known, KnownCopy
 from aggregator.dedupe.decide import decide
 from aggregator.dedupe.similarity import sign
-from tests.builders import T0, entries, post
+from tests.support.builders import T0, entries, post
+from tests.support.paths import DATA
 
-CORPUS = Path(__file__).parent / "data" / "dedupe"
+CORPUS = DATA / "dedupe"
 PAIRS = [
     json.loads(line)
     for path in sorted(CORPUS.glob("*.jsonl"))

@@ -24,8 +24,8 @@ from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.feeds.fastfeed import Declined, read_feed
 from aggregator.parse.feeds.fastfeed_text import _PLAIN_HTML, is_plain_html
 from aggregator.parse.feeds.feed import parse_feed, read_fast, to_posts
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).parent.parent
 CONTEXT = ParseContext(ZoneInfo("Europe/London"))
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 RSS_HEAD = (

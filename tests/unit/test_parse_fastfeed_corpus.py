@@ -29,8 +29,9 @@ from aggregator.parse.feeds.feed import (
     parse_feed,
     to_posts,
 )
+from tests.support.paths import SHARED_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
+CORPUS = SHARED_CORPUS / "feeds"
 CONTEXT = ParseContext(ZoneInfo("Europe/London"))
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml"}

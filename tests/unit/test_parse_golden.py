@@ -23,8 +23,8 @@ from aggregator.parse.article import parse_article
 from aggregator.parse.feeds.feed import parse_feed
 from aggregator.parse.html import sanitize_html
 from aggregator.parse.live.liveblog import split_liveblog
+from tests.support.paths import DATA
 
-DATA = Path(__file__).parent / "data"
 FETCHED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 PARSERS: dict[str, Callable[[Document, ZoneInfo], list[Post]]] = {
     "liveblog": split_liveblog,

@@ -11,7 +11,7 @@ from aggregator.core.errors import ParseError
 from aggregator.core.types import Document, ParseContext
 from aggregator.parse.article import parse_article
 from aggregator.parse.live.liveblog import split_liveblog
-from tests.conftest import ARTICLE_SEED, LIVEBLOG_SEED
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED
 
 TZ = ParseContext(ZoneInfo("Europe/London"))
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -21,8 +21,9 @@ import pytest
 from aggregator.core.types import Document, ParseContext, Post
 from aggregator.parse.html import sanitize_html
 from aggregator.parse.live.liveblog import split_liveblog
+from tests.support.paths import DATA
 
-DATA = Path(__file__).parent / "data" / "liveblogs"
+DATA = DATA / "liveblogs"
 PAGES = sorted(p for p in DATA.iterdir() if not p.name.endswith(".json"))
 OPTIONAL = ("guid", "url", "author", "time_source")
 

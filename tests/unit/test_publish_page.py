@@ -7,7 +7,14 @@ from html.parser import HTMLParser
 from aggregator.core.types import StorySpec, StoryView
 from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
-from tests.test_publish_sample import BASE, GUARDIAN_COPY, POLLS_TITLE, STORY, entry, sample_view
+from tests.unit.test_publish_sample import (
+    BASE,
+    GUARDIAN_COPY,
+    POLLS_TITLE,
+    STORY,
+    entry,
+    sample_view,
+)
 
 ATOM_URL = f"{BASE}/stories/rotherham.atom"
 JSON_URL = f"{BASE}/stories/rotherham.json"

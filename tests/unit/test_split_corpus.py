@@ -15,13 +15,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 CORPUS = ROOT.parent / "shared" / "corpus" / "liveblogs"
 TARGET = 0.95
 # (page prefix, variant) -> ({score: the floor held instead}, why the target is not reached);

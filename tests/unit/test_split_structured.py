@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,8 +18,9 @@ from aggregator.parse.live.liveblog import split_liveblog
 from aggregator.parse.live.pairing import id_token, merge, pair_posts
 from aggregator.parse.live.structured import body_html, read_jsonld
 from aggregator.parse.live.tree import parse_tree, strip_furniture, text_of
+from tests.support.paths import DATA
 
-DATA = Path(__file__).parent / "data" / "liveblogs"
+DATA = DATA / "liveblogs"
 FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CONTEXT = ParseContext(ZoneInfo("Europe/London"), {})
 PROSE = "The committee heard evidence from the harbour master about the warehouse lease"

@@ -30,7 +30,7 @@ from aggregator.websub.rules import (
     sign,
     subscribe_form,
 )
-from tests.builders import T0
+from tests.support.builders import T0
 
 FEED = "https://news.example.com/feed"
 ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>

@@ -1,0 +1,1 @@
+"""What tests share: builders, local servers, feed checkers, paths. Not tests themselves."""
