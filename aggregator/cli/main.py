@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aggregator import __version__, service
+from aggregator.cli import source_list
 from aggregator.cli.logs import setup_logging
 from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
 from aggregator.core.errors import AggregatorError, ConfigError
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     part.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
     part.add_argument("source", metavar="SOURCE_NAME")
     _migrate_command(commands)
+    source_list.add_command(commands, _config_file)
     return parser
 
 
@@ -142,7 +144,12 @@ def _command(commands: Any, name: str, handler: Any, help_text: str) -> argparse
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load(args.config or config_path(os.environ), os.environ)
+    return load(_config_file(args), os.environ)
+
+
+def _config_file(args: argparse.Namespace) -> Path:
+    path: Path = args.config or config_path(os.environ)
+    return path
 
 
 def _lease_option(command: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -34,9 +34,10 @@ from starlette.types import Receive, Scope, Send
 from aggregator.config import LiveSettings
 from aggregator.core.digits import INTEGER_MAX, read_count
 from aggregator.core.errors import StoreError
-from aggregator.core.types import StorySpec, StoryView
+from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.ingest.parsing import INLINE, Parsing
 from aggregator.publish.feeds import render_feed, titled, titled_entry
+from aggregator.publish.opml import OPML_TYPE, render_opml
 from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
@@ -88,6 +89,7 @@ def create_app(
         Route("/healthz", site.health, middleware=gzipped),
         Route("/stories/{story_id}.atom", site.atom),
         Route("/stories/{story_id}.json", site.jsonfeed),
+        Route("/stories/{story_id}.opml", site.opml),
         Route("/stories/{story_id}/events", site.events),
         Route("/stories/{story_id}", site.page),
         Route("/stories/{story_id}/archive/{archive:int}.atom", site.atom),
@@ -162,6 +164,26 @@ class _Site:
 
     async def jsonfeed(self, request: Request) -> Response:
         return await self._document(request, JSONFEED_TYPE, self._jsonfeed)
+
+    async def opml(self, request: Request) -> Response:
+        """The story's sources as OPML 2.0, titled as its page titles them."""
+        story = self.story(request)
+        if story is None:
+            return _not_found(request)
+        sources = self.live.current.sources_of(story.id)
+        titles = await anyio.to_thread.run_sync(self._source_titles, sources)
+        body = render_opml(story, sources, titles).body
+        return _conditional(request, Rendered(body, etag_of(body), None), OPML_TYPE)
+
+    def _source_titles(self, sources: Sequence[SourceSpec]) -> dict[str, str]:
+        """The config's title, else the source's own; the config's alone while the
+        store is down."""
+        titles = self.live.current.source_titles
+        try:
+            rows = self.store.source_health([s.name for s in sources])
+        except StoreError:
+            return titles
+        return {**{r.name: r.title for r in rows if r.title}, **titles}
 
     async def page(self, request: Request) -> Response:
         story = self.story(request)
