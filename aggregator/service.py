@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.notify import StoryChanges, listener_for
+from aggregator.systemd import Notifications
 from aggregator.web.export import OutputWriter
 from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
 from aggregator.web.routes import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
@@ -118,26 +120,31 @@ def built(
 
 def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = None) -> int:
     """Serve the feeds (roles run and web) and poll on schedule (roles run and worker),
-    until SIGINT or SIGTERM. `web` never polls; `worker` never opens a port."""
+    until SIGINT or SIGTERM. `web` never polls; `worker` never opens a port. Under
+    systemd (`Type=notify`) it says when it is ready and, while alive, pings the watchdog."""
     options = options or RoleOptions()
     if role != "worker":
         options = replace(options, server=fit_to_descriptors(options.server))
     settings = live.current
+    notes = Notifications(os.environ)
     # Only what polls keeps the sources table in step with the config.
     limits = fetch_limits(options.lease)
     with built(settings, sync_sources=role != "web", limits=limits) as parts:
         streams = _streams(settings, role, options)
         worker = None if role == "web" else _worker(live, parts, streams.changes, options)
         if worker is not None:
+            worker.on_tick = notes.beat("the worker's scheduler")
             worker.start()
         reloads = _ConfigFollower(live) if worker is None else None
         try:
             if role == "worker":
                 _announce_worker(settings)
+                notes.ready(f"polling {len(settings.sources)} source(s)")
                 _wait_for_stop(parts.store, options.heartbeat)
                 return 0
-            return _serve(live, parts, streams, role, options)
+            return _serve(live, parts, streams, role, options, notes)
         finally:
+            notes.stopping()
             if worker is not None:
                 worker.shutdown()
             if reloads is not None:
@@ -184,7 +191,14 @@ def _worker(
     )
 
 
-def _serve(live: LiveSettings, parts: Parts, streams: Live, role: Role, opts: RoleOptions) -> int:
+def _serve(
+    live: LiveSettings,
+    parts: Parts,
+    streams: Live,
+    role: Role,
+    opts: RoleOptions,
+    notes: Notifications,
+) -> int:
     settings = live.current
     config = server_config(
         create_app(parts.store, live, streams, parts.parsing),
@@ -195,11 +209,33 @@ def _serve(live: LiveSettings, parts: Parts, streams: Live, role: Role, opts: Ro
         access_log=False,
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
-    _announce(settings, role, f"{config.host}:{config.port}")
+    listening = f"{config.host}:{config.port}"
+    server = _NotifyingServer(
+        config, notes, f"serving {settings.service.public_url}/ on {listening}"
+    )
+    _announce(settings, role, listening)
     with _stop_signals_end_cleanly():
         server.run()
     return 0 if server.started else 1
+
+
+class _NotifyingServer(uvicorn.Server):
+    """uvicorn's server, telling the service manager when it listens and, through the
+    event loop's own tick (every 0.1 s in uvicorn's main loop), that the loop turns."""
+
+    def __init__(self, config: uvicorn.Config, notes: Notifications, status: str) -> None:
+        super().__init__(config)
+        self.notes = notes
+        self.status = status
+        self.loop_beat = notes.beat("the web server's event loop")
+        self._told = False
+
+    async def on_tick(self, counter: int) -> bool:
+        self.loop_beat()
+        if not self._told and self.started:
+            self._told = True
+            self.notes.ready(self.status)
+        return await super().on_tick(counter)
 
 
 class _ConfigFollower:

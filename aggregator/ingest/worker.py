@@ -91,6 +91,8 @@ class Worker:
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._claiming = threading.Lock()
+        # Called at each scheduled tick: a sign of life for the service manager's watchdog.
+        self.on_tick: Callable[[], None] | None = None
 
     def start(self) -> None:
         self.apply_settings(self.live.current)
@@ -118,6 +120,8 @@ class Worker:
         """Claim the due sources this worker has threads for and start their polls.
         Called each second and whenever a poll ends; one claim at a time, so the
         claims never outnumber the free threads."""
+        if self.on_tick is not None:
+            self.on_tick()
         with self._claiming:
             claimed = self._claim(now or utcnow(), self._free_threads())
             for name in claimed:
