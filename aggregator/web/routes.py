@@ -15,6 +15,7 @@ so request/response models and OpenAPI would add weight without use.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,10 +43,13 @@ from aggregator.publish.page import SourceLine, render_index, render_not_found, 
 from aggregator.publish.stream import format_comment, format_event, format_retry
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import Store
+from aggregator.store.database import status
 from aggregator.store.notify import Listener, StoryChanges
 from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
 from aggregator.web.shared_reads import SharedReads
 from aggregator.websub.callback import websub_routes
+
+log = logging.getLogger("aggregator.web")
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSONFEED_TYPE = "application/feed+json; charset=utf-8"
@@ -87,6 +91,7 @@ def create_app(
     routes = [
         Route("/", site.index, middleware=gzipped),
         Route("/healthz", site.health, middleware=gzipped),
+        Route("/readyz", site.ready),
         Route("/stories/{story_id}.atom", site.atom),
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}.opml", site.opml),
@@ -151,7 +156,26 @@ class _Site:
             }
             for r in rows
         ]
-        return JSONResponse({"ok": True, **node, "store": "reachable", "sources": sources})
+        # A failing source is the publisher's problem, not this node's: it is listed, and
+        # the node stays healthy.
+        failing = [r.name for r in rows if r.error_count or r.stopped_reason]
+        body = {"ok": True, **node, "store": "reachable", "failing": failing, "sources": sources}
+        return JSONResponse(body)
+
+    async def ready(self, request: Request) -> Response:
+        """Whether this node should get traffic: the store answers and holds every
+        migration this code needs (a contract one still waiting for `--contract` does
+        not count: the code runs before and after it)."""
+        try:
+            plan, _ = await anyio.to_thread.run_sync(status, self.store.engine)
+        except StoreError as e:
+            log.warning("not ready", extra={"reason": str(e)})
+            return JSONResponse({"ready": False, "reason": "store unreachable"}, 503)
+        missing = [m.revision for m in plan.applying(contract=False)] if plan.known else []
+        if missing:
+            reason = f"migrations pending: {' '.join(missing)} (run aggregator migrate)"
+            return JSONResponse({"ready": False, "reason": reason}, 503)
+        return JSONResponse({"ready": True, "revision": plan.current})
 
     def _notifications(self) -> str:
         listener = self.streams.listener
