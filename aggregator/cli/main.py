@@ -19,6 +19,7 @@ from rich.table import Table
 
 from aggregator import __version__, service
 from aggregator.cli import source_list
+from aggregator.cli import status as status_command
 from aggregator.cli.logs import setup_logging
 from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
 from aggregator.core.errors import AggregatorError, ConfigError
@@ -49,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python's flush of
+        # standard output at exit from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def command_names() -> frozenset[str]:
@@ -117,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     part.add_argument("source", metavar="SOURCE_NAME")
     _migrate_command(commands)
     source_list.add_command(commands, _config_file)
+    status_command.add_command(commands, _settings)
     return parser
 
 

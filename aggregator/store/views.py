@@ -229,6 +229,18 @@ class StoreReads:
         with self._reading() as c:
             return {story: int(n) for story, n in c.execute(query).all()}
 
+    def source_entry_counts(self) -> dict[str, int]:
+        """The live entries each source carries a copy of (a merged entry counts for
+        every source behind it)."""
+        query = (
+            select(entry_items.c.source, func.count(func.distinct(entry_items.c.entry_id)))
+            .join(entries, entries.c.id == entry_items.c.entry_id)
+            .where(entries.c.deleted_at.is_(None))
+            .group_by(entry_items.c.source)
+        )
+        with self._reading() as c:
+            return {source: int(n) for source, n in c.execute(query).all()}
+
     def source_health(self, names: Sequence[str]) -> list[SourceHealth]:
         query = select(sources).where(sources.c.name.in_(names)).order_by(sources.c.name)
         with self._reading() as c:
