@@ -23,6 +23,7 @@ from aggregator.core.errors import ConfigError
 from aggregator.core.types import DEFAULT_PAGE_SIZE, KINDS, Kind, SourceSpec, StorySpec
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
+# Relative to the config file's folder, as every path the config file names.
 DEFAULT_DATABASE_URL = "sqlite:///var/aggregator.sqlite"
 DEFAULT_TIMEZONE = "Europe/London"
 # Local files cost a stat() per poll; remote servers deserve restraint.
@@ -129,10 +130,10 @@ def load(path: Path, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(file, "", f"not valid TOML: {e}") from e
     check = _Checker(file)
     check.only_keys(raw, {"service", "fetch", "stories", "sources"}, "")
-    service = _service(check, check.table(raw, "service"), environ)
+    base = path.resolve().parent
+    service = _service(check, check.table(raw, "service"), environ, base)
     fetch = _fetch(check, check.table(raw, "fetch"))
     stories = _stories(check, check.array(raw, "stories"), service.timezone)
-    base = path.resolve().parent
     sources = _sources(check, check.array(raw, "sources"), stories, base, service.timezone)
     return Settings(path=path, service=service, stories=stories, sources=sources, fetch=fetch)
 
@@ -190,16 +191,19 @@ def _join(where: str, key: str) -> str:
 
 
 def _service(
-    check: _Checker, table: Mapping[str, Any], environ: Mapping[str, str]
+    check: _Checker, table: Mapping[str, Any], environ: Mapping[str, str], base: Path
 ) -> ServiceSettings:
+    """`base`: the config file's folder, which relative paths in the file start from; a
+    path in AGGREGATOR_DATABASE_URL starts from the working directory, as on a command
+    line."""
     where = "[service]"
     check.only_keys(table, _SERVICE_KEYS, where)
-    database_url = environ.get("AGGREGATOR_DATABASE_URL") or check.text(
-        table, "database_url", where, DEFAULT_DATABASE_URL
-    )
+    from_environ = environ.get("AGGREGATOR_DATABASE_URL")
+    database_url = from_environ or check.text(table, "database_url", where, DEFAULT_DATABASE_URL)
     if not database_url.startswith(("sqlite:", "postgresql")):
         reason = "must be a sqlite:/// or postgresql+psycopg:// URL"
         raise check.fail(f"{where}.database_url", reason)
+    database_url = _anchored(database_url, Path.cwd() if from_environ else base)
     host = check.text(table, "host", where, "127.0.0.1")
     port = table.get("port", 8080)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
@@ -217,10 +221,20 @@ def _service(
         port=port,
         public_url=public_url,
         timezone=timezone,
-        output_dir=Path(output_dir) if output_dir else None,
+        output_dir=base / output_dir if output_dir else None,
         **_websub(check, table, where),
         **_parsing(check, table, where),
     )
+
+
+def _anchored(database_url: str, base: Path) -> str:
+    """A SQLite URL whose relative path is made absolute from `base`."""
+    if not database_url.startswith("sqlite:///"):
+        return database_url
+    path = database_url[len("sqlite:///") :]
+    if not path or path.startswith((":memory:", "file:")) or Path(path).is_absolute():
+        return database_url
+    return "sqlite:///" + str(base / path)
 
 
 def _websub(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:

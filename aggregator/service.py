@@ -127,6 +127,16 @@ def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = No
         options = replace(options, server=fit_to_descriptors(options.server))
     settings = live.current
     notes = Notifications(os.environ)
+    config = settings.path.resolve()
+    log.info(
+        "starting",
+        extra={
+            "role": role,
+            "config": str(config),
+            "relative_paths_from": str(config.parent),
+            "store": safe_url(settings.service.database_url),
+        },
+    )
     # Only what polls keeps the sources table in step with the config.
     limits = fetch_limits(options.lease)
     with built(settings, sync_sources=role != "web", limits=limits) as parts:

@@ -35,7 +35,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_shipped_config_loads_with_both_seeds() -> None:
     settings = load(ROOT / "config" / "aggregator.toml", {})
-    assert settings.service.database_url == "sqlite:///var/aggregator.sqlite"
+    assert (
+        settings.service.database_url
+        == f"sqlite:///{ROOT / 'config' / '..' / 'var'}/aggregator.sqlite"
+    )
     assert settings.service.public_url == "http://127.0.0.1:8080"
     assert [s.id for s in settings.stories] == ["rotherham"]
     kinds = {s.name: s.kind for s in settings.sources}
@@ -45,11 +48,11 @@ def test_the_shipped_config_loads_with_both_seeds() -> None:
 
 def test_defaults_paths_and_environment_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
-    settings = load(path, {"AGGREGATOR_DATABASE_URL": "sqlite:///x.db"})
+    settings = load(path, {"AGGREGATOR_DATABASE_URL": "sqlite:////srv/x.db"})
     [source] = settings.sources
     assert source.path == str(tmp_path.resolve() / "live/*.txt")
     assert source.interval == 120 and source.timezone == "Europe/London"
-    assert settings.service.database_url == "sqlite:///x.db"
+    assert settings.service.database_url == "sqlite:////srv/x.db"
     assert settings.service.public_url == "http://127.0.0.1:9000"
 
 
@@ -209,3 +212,31 @@ def test_parse_limits_have_defaults_and_can_be_set(tmp_path: Path) -> None:
     text = GOOD.replace("port = 9000", 'port = 9000\nparse_timeout = "1m"\nparse_processes = 4')
     service = load(write(tmp_path, text), {}).service
     assert (service.parse_timeout, service.parse_processes) == (60.0, 4)
+
+
+def test_relative_paths_start_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = folder / "aggregator.toml"
+    path.write_text(
+        '[service]\ndatabase_url = "sqlite:///data/agg.sqlite"\noutput_dir = "public"\n'
+        '[[stories]]\nid = "s"\ntitle = "S"\n'
+        '[[sources]]\nname = "a"\nkind = "article"\npath = "pages/a.txt"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # wherever the command runs from
+    settings = load(Path("etc/aggregator.toml"), {})
+    assert settings.service.database_url == f"sqlite:///{folder / 'data' / 'agg.sqlite'}"
+    assert settings.service.output_dir == folder / "public"
+    assert settings.sources[0].path == str(folder / "pages" / "a.txt")
+    # A path in the environment is a command-line path: from the working directory.
+    from_env = load(path, {"AGGREGATOR_DATABASE_URL": "sqlite:///run/agg.sqlite"})
+    assert from_env.service.database_url == f"sqlite:///{tmp_path / 'run' / 'agg.sqlite'}"
+    # Absolute paths, memory and PostgreSQL stay as written; no file given, var/ beside it.
+    for url in ("sqlite:////srv/agg.sqlite", "sqlite://", "postgresql+psycopg://u@h/db"):
+        assert load(path, {"AGGREGATOR_DATABASE_URL": url}).service.database_url == url
+    path.write_text('[[stories]]\nid = "s"\ntitle = "S"\n', encoding="utf-8")
+    default = load(path, {}).service.database_url
+    assert default == f"sqlite:///{folder / 'var' / 'aggregator.sqlite'}"
