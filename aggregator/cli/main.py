@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,14 +17,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aggregator import __version__, service
+from aggregator.cli import preview as preview_command
 from aggregator.cli import source_list
 from aggregator.cli import status as status_command
 from aggregator.cli.logs import setup_logging
-from aggregator.config import DEFAULT_TIMEZONE, LiveSettings, Settings, config_path, load
+from aggregator.config import LiveSettings, Settings, config_path, load
 from aggregator.core.errors import AggregatorError, ConfigError
-from aggregator.core.types import KINDS, Entry, PollReport, SourceSpec
-from aggregator.dedupe.normalize import entry_key
-from aggregator.ingest.pipeline import poll, preview
+from aggregator.core.types import PollReport
+from aggregator.ingest.pipeline import poll
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.timefmt import format_rfc3339
@@ -105,12 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         "poll every source once now, print a summary and exit (to poll on schedule: run)",
     )
     once.add_argument("--once", action="store_true", help="the same: one pass, then exit")
-    look = _command(
-        commands, "preview", _preview, "print the entries a file or URL would give, storing nothing"
-    )
-    look.add_argument("location", metavar="PATH_OR_URL")
-    look.add_argument("--kind", choices=KINDS, required=True)
-    look.add_argument("--timezone", help="how to read clock times (default: the config's)")
+    preview_command.add_command(commands, _settings)
     dump = _command(commands, "export", _export, "write a story's merged feed")
     dump.add_argument("story")
     dump.add_argument("--format", choices=FEED_FORMATS, default="atom")
@@ -259,49 +253,6 @@ def _summary(reports: list[PollReport]) -> Table:
         counts += [r.filtered] if filtering else []
         table.add_row(r.source, *map(str, counts), error)
     return table
-
-
-def _preview(args: argparse.Namespace) -> int:
-    location: str = args.location
-    is_url = location.startswith(("http://", "https://"))
-    source = SourceSpec(
-        name="preview",
-        story="preview",
-        kind=args.kind,
-        url=location if is_url else None,
-        path=None if is_url else str(Path(location).resolve()),
-        interval=60,
-        timezone=args.timezone or _default_timezone(args),
-    )
-    with service.http_fetchers() as fetchers:
-        entries = preview(source, fetchers=fetchers, now=datetime.now(UTC))
-    for entry in entries:
-        print(json.dumps(_preview_line(entry), ensure_ascii=False))
-    return 0
-
-
-def _default_timezone(args: argparse.Namespace) -> str:
-    try:
-        return _settings(args).service.timezone
-    except ConfigError:
-        return DEFAULT_TIMEZONE
-
-
-def _preview_line(entry: Entry) -> dict[str, object]:
-    return {
-        "id": entry_iri("preview", entry_key(entry.source, entry.item_key)),
-        "item_key": entry.item_key,
-        "title": entry.title,
-        "url": entry.url,
-        "published": format_rfc3339(entry.published),
-        "updated": format_rfc3339(entry.updated),
-        "time_source": entry.time_source,
-        "method": entry.method,
-        "position": entry.position,
-        "location": entry.location,
-        "text": entry.text,
-        "html": entry.html,
-    }
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -58,6 +58,7 @@ from aggregator.dedupe.normalize import matches_keywords, normalize
 from aggregator.fetch.politeness import HostHeld
 from aggregator.ingest.parsing import INLINE, ParseTimeout, Parsing
 from aggregator.ingest.sources import KINDS_BY_NAME, Fetchers
+from aggregator.parse.decode import kind_hint
 from aggregator.store import SourceStatus, Store
 from aggregator.websub.rules import discover
 
@@ -134,17 +135,40 @@ def _poll_fetched(
     return _problems(report, fetched.problems + problems)
 
 
+@dataclass(frozen=True)
+class Preview:
+    entries: list[Entry]
+    # Posts the story's keywords left out (with a story, for kinds that filter).
+    filtered: int = 0
+    # The document does not look like the kind asked for (an RSS file read as a page).
+    hints: tuple[str, ...] = ()
+
+
 def preview(
-    source: SourceSpec, *, fetchers: Fetchers, now: datetime, parsing: Parsing = INLINE
-) -> list[Entry]:
-    """What the source would produce, without reading or writing the store."""
+    source: SourceSpec,
+    *,
+    fetchers: Fetchers,
+    now: datetime,
+    parsing: Parsing = INLINE,
+    story: StorySpec | None = None,
+) -> Preview:
+    """What the source would produce, without reading or writing the store; with a
+    `story`, after its keywords and exclusions as a poll applies them."""
     fetched = fetchers.fetch(source, FetchState(), now=now)
     if fetched.is_gone:
         raise FetchError(source.name, f"HTTP 410 Gone from {source.location}")
-    parsed = _parse_all(source, fetched, parsing)
+    hints = tuple(
+        dict.fromkeys(h for d in fetched.documents if (h := kind_hint(source.kind, d)) is not None)
+    )
+    try:
+        parsed = _parse_all(source, fetched, parsing)
+    except ParseError as e:
+        raise ParseError(source.name, "; ".join((e.reason, *hints))) from e
     if parsed.problems:
-        raise ParseError(source.name, "; ".join(parsed.problems))
-    return normalize(parsed.posts, source=source.name, now=now)
+        raise ParseError(source.name, "; ".join((*parsed.problems, *hints)))
+    kept = parsed.posts if story is None else _keep(source, story, parsed.posts)
+    entries = normalize(kept, source=source.name, now=now)
+    return Preview(entries, len(parsed.posts) - len(kept), hints)
 
 
 def ingest_pushed(

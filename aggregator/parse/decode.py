@@ -219,6 +219,35 @@ def read_blocks(doc: Document) -> tuple[list[Block], Format]:
     return [b for b in blocks if not is_chrome(b.text)], found
 
 
+_FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF|RDF)\b")
+
+
+def looks_like_feed(text: str) -> bool:
+    """Whether the text opens as RSS or Atom: a feed's root element after an XML
+    declaration, comments and a DOCTYPE. For telling a user who picked the wrong kind."""
+    position = _skip_space(text, 1 if text.startswith("\ufeff") else 0)
+    for opening, closing in (("<?xml", "?>"), ("<!--", "-->"), ("<!DOCTYPE", ">")):
+        while text.startswith(opening, position):
+            end = text.find(closing, position + len(opening))
+            if end < 0:
+                return False
+            position = _skip_space(text, end + len(closing))
+    return _FEED_ROOT.match(text, position) is not None
+
+
+def kind_hint(kind: str, doc: Document) -> str | None:
+    """What to tell someone who previews a document as a kind it does not look like."""
+    try:
+        text = decode_body(doc)
+    except ParseError:
+        return None
+    if kind != "feed" and looks_like_feed(text):
+        return "it looks like an RSS or Atom feed: --kind feed reads it as one"
+    if kind == "feed" and sniff_format(doc, text) == "html" and not looks_like_feed(text):
+        return "it looks like an HTML page, not a feed: --kind liveblog or article reads pages"
+    return None
+
+
 def _starts_as_html(text: str) -> bool:
     """An HTML opening tag after leading whitespace and comments. The comments are
     skipped one at a time, each to its first "-->". Written as one regex (a repeated

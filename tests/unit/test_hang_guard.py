@@ -36,10 +36,11 @@ from aggregator.core.types import Document, ParseContext, Post, StorySpec
 from aggregator.dedupe.normalize import matches_keywords, normalize
 from aggregator.dedupe.similarity import judge, sign
 from aggregator.parse.article import parse_article
-from aggregator.parse.decode import decode_body, sniff_format
+from aggregator.parse.decode import decode_body, kind_hint, sniff_format
 from aggregator.parse.feeds.feed import parse_feed
 from aggregator.parse.html import html_to_text, sanitize_html
 from aggregator.parse.live.liveblog import split_liveblog
+from aggregator.parse.opml import OpmlError, read_outlines
 from aggregator.parse.signals import feed_signals, live_signals
 from aggregator.websub.rules import discover, parse_link_header
 
@@ -247,6 +248,10 @@ def _others(steps: _Steps, payload: bytes, name: str) -> None:
     for wrapping, doc in (("html page", _doc(_page(payload), "text/html")), ("raw", raw)):
         steps.run(f"live_signals, {wrapping}", lambda: live_signals(doc))  # noqa: B023
     steps.run("decode_body and sniff_format", lambda: sniff_format(raw, decode_body(raw)))
+    steps.run("kind_hint", lambda: (kind_hint("liveblog", raw), kind_hint("feed", raw)))
+    opml = b'<opml version="2.0"><body><outline text="' + _escaped(payload) + b'"/></body></opml>'
+    for wrapping, listing in (("raw", payload), ("in an outline", opml)):
+        steps.run(f"read_outlines, {wrapping}", lambda: _outlines(listing))  # noqa: B023
     steps.run("websub discover", lambda: _discover(payload))
     if name in WHOLE_FEEDS:
         return
@@ -261,6 +266,11 @@ def _others(steps: _Steps, payload: bytes, name: str) -> None:
     steps.run("similarity judge", lambda: judge(*pair, timedelta(hours=1)))
     steps.run("sanitize_html", lambda: html_to_text(sanitize_html(text, base_url=PAGE)))
     steps.run("html_to_text", lambda: html_to_text(text))
+
+
+def _outlines(body: bytes) -> None:
+    with contextlib.suppress(OpmlError):
+        read_outlines(body)
 
 
 def _discover(payload: bytes) -> None:
