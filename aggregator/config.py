@@ -37,7 +37,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
-_SERVICE_KEYS |= {"websub_http_hubs"}
+_SERVICE_KEYS |= {"websub_http_hubs", "access_log"}
 _FETCH_KEYS = {"allow_private", "user_agent"}
 # A host name as DNS spells it (RFC 1123): letters, digits, hyphens, dots; no port.
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*+\.?")
@@ -81,6 +81,8 @@ class ServiceSettings:
     # abandoned after `parse_timeout` seconds (aggregator.ingest.parsing).
     parse_timeout: float = 20.0
     parse_processes: int = 2
+    # Web roles write one combined-format line per request here ("-": standard error).
+    access_log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,9 @@ def _service(
     output_dir = table.get("output_dir")
     if output_dir is not None and (not isinstance(output_dir, str) or not output_dir):
         raise check.fail(f"{where}.output_dir", "must be a folder path")
+    access_log = table.get("access_log")
+    if access_log is not None and (not isinstance(access_log, str) or not access_log.strip()):
+        raise check.fail(f"{where}.access_log", 'must be a file path, or "-" for standard error')
     return ServiceSettings(
         database_url=database_url,
         host=host,
@@ -222,9 +227,14 @@ def _service(
         public_url=public_url,
         timezone=timezone,
         output_dir=base / output_dir if output_dir else None,
+        access_log=None if access_log is None else _log_path(access_log.strip(), base),
         **_websub(check, table, where),
         **_parsing(check, table, where),
     )
+
+
+def _log_path(value: str, base: Path) -> Path:
+    return Path("-") if value == "-" else base / value
 
 
 def _anchored(database_url: str, base: Path) -> str:

@@ -18,6 +18,7 @@ from typing import Literal
 
 import uvicorn
 from sqlalchemy import Engine, make_url
+from starlette.types import ASGIApp
 
 from aggregator.config import LiveSettings, Settings
 from aggregator.core.errors import ConfigError
@@ -31,6 +32,7 @@ from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.notify import StoryChanges, listener_for
 from aggregator.systemd import Notifications
+from aggregator.web.access_log import AccessLog, open_access_log
 from aggregator.web.export import OutputWriter
 from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
 from aggregator.web.routes import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
@@ -210,8 +212,12 @@ def _serve(
     notes: Notifications,
 ) -> int:
     settings = live.current
+    app: ASGIApp = create_app(parts.store, live, streams, parts.parsing)
+    access = open_access_log(settings.service.access_log)
+    if access is not None:
+        app = AccessLog(app, access)
     config = server_config(
-        create_app(parts.store, live, streams, parts.parsing),
+        app,
         opts.server,
         host=opts.host or settings.service.host,
         port=opts.port or settings.service.port,
