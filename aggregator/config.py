@@ -38,6 +38,8 @@ _DURATION = re.compile(r"^\s*+(\d++(?:\.\d++)?)\s*+([smh]?)\s*+$")
 _SERVICE_KEYS = {"database_url", "host", "port", "public_url", "timezone", "output_dir"}
 _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_processes"}
 _SERVICE_KEYS |= {"websub_http_hubs", "access_log"}
+_SERVICE_KEYS |= {"metrics", "metrics_allow", "metrics_host", "metrics_port"}
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 _FETCH_KEYS = {"allow_private", "user_agent"}
 # A host name as DNS spells it (RFC 1123): letters, digits, hyphens, dots; no port.
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*+\.?")
@@ -83,6 +85,12 @@ class ServiceSettings:
     parse_processes: int = 2
     # Web roles write one combined-format line per request here ("-": standard error).
     access_log: Path | None = None
+    # /metrics (Prometheus) for the networks in metrics_allow; a worker role serves its
+    # own on metrics_host:metrics_port when a port is given.
+    metrics: bool = False
+    metrics_allow: tuple[str, ...] = LOOPBACK
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,7 @@ def _service(
         access_log=None if access_log is None else _log_path(access_log.strip(), base),
         **_websub(check, table, where),
         **_parsing(check, table, where),
+        **_metrics(check, table, where),
     )
 
 
@@ -262,6 +271,35 @@ def _websub(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, 
         if not isinstance(flags[key], bool):
             raise check.fail(f"{where}.{key}", "must be true or false")
     return {"websub_hub": hub, **flags}
+
+
+def _metrics(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    enabled = table.get("metrics", False)
+    if not isinstance(enabled, bool):
+        raise check.fail(f"{where}.metrics", "must be true or false")
+    allow = table.get("metrics_allow", list(LOOPBACK))
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise check.fail(
+            f"{where}.metrics_allow", 'must be a list of networks, like ["10.0.0.0/8"]'
+        )
+    networks = []
+    for entry in allow:
+        try:
+            networks.append(str(ipaddress.ip_network(entry.strip(), strict=True)))
+        except ValueError as e:
+            raise check.fail(f"{where}.metrics_allow", f"{entry!r} is not a network: {e}") from e
+    host = check.text(table, "metrics_host", where, "127.0.0.1")
+    port = table.get("metrics_port")
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
+    ):
+        raise check.fail(f"{where}.metrics_port", "must be an integer from 1 to 65535")
+    return {
+        "metrics": enabled,
+        "metrics_allow": tuple(networks),
+        "metrics_host": host,
+        "metrics_port": port,
+    }
 
 
 def _fetch(check: _Checker, table: Mapping[str, Any]) -> FetchSettings:

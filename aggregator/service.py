@@ -27,6 +27,7 @@ from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.parsing import ParsePool
 from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.worker import CONFIG_CHECK_SECONDS, LEASE_SECONDS, Worker
+from aggregator.metrics import Allowed, serve_worker_metrics
 from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
@@ -35,7 +36,13 @@ from aggregator.systemd import Notifications
 from aggregator.web.access_log import AccessLog, open_access_log
 from aggregator.web.export import OutputWriter
 from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
-from aggregator.web.routes import MAX_STREAMS, STREAM_RECHECK_SECONDS, Live, create_app
+from aggregator.web.routes import (
+    MAX_STREAMS,
+    STREAM_RECHECK_SECONDS,
+    Live,
+    create_app,
+    failing_count,
+)
 from aggregator.websub.ping import HubPing
 from aggregator.websub.subscriber import Subscriber
 
@@ -151,8 +158,9 @@ def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = No
         try:
             if role == "worker":
                 _announce_worker(settings)
-                notes.ready(f"polling {len(settings.sources)} source(s)")
-                _wait_for_stop(parts.store, options.heartbeat)
+                with _worker_metrics(settings, parts.store):
+                    notes.ready(f"polling {len(settings.sources)} source(s)")
+                    _wait_for_stop(parts.store, options.heartbeat)
                 return 0
             return _serve(live, parts, streams, role, options, notes)
         finally:
@@ -233,6 +241,28 @@ def _serve(
     with _stop_signals_end_cleanly():
         server.run()
     return 0 if server.started else 1
+
+
+@contextmanager
+def _worker_metrics(settings: Settings, store: Store) -> Iterator[None]:
+    """A worker has no web port: with `metrics` on and a `metrics_port`, it serves its
+    own /metrics there while it runs."""
+    service = settings.service
+    if not service.metrics or service.metrics_port is None:
+        yield
+        return
+    names = [s.name for s in settings.sources]
+    allowed = Allowed(service.metrics_allow)
+    port = service.metrics_port
+    server = serve_worker_metrics(
+        service.metrics_host, port, allowed, lambda: failing_count(store, names)
+    )
+    log.info("serving metrics", extra={"on": f"{service.metrics_host}:{service.metrics_port}"})
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class _NotifyingServer(uvicorn.Server):

@@ -34,7 +34,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from time import perf_counter
 
+from aggregator import metrics
 from aggregator.core.errors import AggregatorError, FetchError, ParseError, SourceError
 from aggregator.core.schedule import Activity, Hints, backoff, bounds_of, next_poll
 from aggregator.core.types import (
@@ -81,8 +83,26 @@ def poll(
     """Poll once and write the outcome with the source's next poll time. `jitter` is a
     draw from [0, 1) that spreads the schedule (0 keeps tests exact). With `find_hubs`
     the report's `hubs` says what WebSub hubs a changed response advertised."""
+    started = perf_counter()
+    report = _poll(source, story, store, fetchers, now, jitter, parsing, find_hubs)
+    metrics.count_poll(report, source.kind, story.id, perf_counter() - started)
+    return report
+
+
+def _poll(
+    source: SourceSpec,
+    story: StorySpec,
+    store: Store,
+    fetchers: Fetchers,
+    now: datetime,
+    jitter: float,
+    parsing: Parsing,
+    find_hubs: bool,
+) -> PollReport:
     try:
         status = store.source_status(source.name)
+        if status.next_attempt_at is not None:
+            metrics.DUE_LAG.observe(max(0.0, (now - status.next_attempt_at).total_seconds()))
         target = replace(source, url=status.moved_to) if status.moved_to else source
         fetched = fetchers.fetch(target, status.state, now=now)
         if fetched.is_gone:
@@ -118,10 +138,11 @@ def _poll_fetched(
     _report_move(source, status, fetched)
     if not fetched.changed:
         plan = _plan(source, status, fetched, status.signals, now, jitter, new_posts=0)
-        return _problems(
-            store.apply(source, [], fetched.state, now, schedule=plan), fetched.problems
-        )
-    parsed = _parse_all(source, fetched, parsing)
+        with metrics.timed(metrics.STORE_WRITE_SECONDS):
+            written = store.apply(source, [], fetched.state, now, schedule=plan)
+        return _problems(written, fetched.problems)
+    with metrics.timed(metrics.PARSE_SECONDS, source.kind):
+        parsed = _parse_all(source, fetched, parsing)
     kept = _keep(source, story, parsed.posts)
     entries = _entries(source, kept, now, parsing)
     pages = _pages_read_whole(source, parsed.posts)
@@ -130,7 +151,8 @@ def _poll_fetched(
         fresh = sum(d.action in ("new", "duplicate") for d in decisions)
         plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
         state, problems = parsed.state, parsed.problems
-        report = store.apply(source, decisions, state, now, deletions, schedule=plan)
+        with metrics.timed(metrics.STORE_WRITE_SECONDS):
+            report = store.apply(source, decisions, state, now, deletions, schedule=plan)
     report = replace(report, filtered=len(parsed.posts) - len(kept))
     return _problems(report, fetched.problems + problems)
 

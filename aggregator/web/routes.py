@@ -37,6 +37,8 @@ from aggregator.core.digits import INTEGER_MAX, read_count
 from aggregator.core.errors import StoreError
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.ingest.parsing import INLINE, Parsing
+from aggregator.metrics import CONTENT_TYPE as METRICS_TYPE
+from aggregator.metrics import STREAM_CLIENTS, Allowed, CountRequests, exposition
 from aggregator.publish.feeds import render_feed, titled, titled_entry
 from aggregator.publish.opml import OPML_TYPE, render_opml
 from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
@@ -45,6 +47,7 @@ from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import Store
 from aggregator.store.database import status
 from aggregator.store.notify import Listener, StoryChanges
+from aggregator.store.views import SourceHealth
 from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
 from aggregator.web.shared_reads import SharedReads
 from aggregator.websub.callback import websub_routes
@@ -92,6 +95,7 @@ def create_app(
         Route("/", site.index, middleware=gzipped),
         Route("/healthz", site.health, middleware=gzipped),
         Route("/readyz", site.ready),
+        Route("/metrics", site.metrics),
         Route("/stories/{story_id}.atom", site.atom),
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}.opml", site.opml),
@@ -102,7 +106,7 @@ def create_app(
         Route("/stories/{story_id}/archive/{archive:int}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(CountRequests)])
     # Starlette answers "/x/" with a redirect to "/x" built from the Host header: a
     # reflected redirect anyone can aim elsewhere. Unknown paths get a 404 instead.
     app.router.redirect_slashes = False
@@ -158,7 +162,7 @@ class _Site:
         ]
         # A failing source is the publisher's problem, not this node's: it is listed, and
         # the node stays healthy.
-        failing = [r.name for r in rows if r.error_count or r.stopped_reason]
+        failing = _failing(rows)
         body = {"ok": True, **node, "store": "reachable", "failing": failing, "sources": sources}
         return JSONResponse(body)
 
@@ -188,6 +192,26 @@ class _Site:
 
     async def jsonfeed(self, request: Request) -> Response:
         return await self._document(request, JSONFEED_TYPE, self._jsonfeed)
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus' text format, when `[service] metrics` is on, to `metrics_allow`."""
+        service = self.live.current.service
+        if not service.metrics:
+            return _not_found(request, "metrics are off (set [service] metrics = true)")
+        if not Allowed(service.metrics_allow)(request.client.host if request.client else None):
+            reason = "metrics are not served to this address (metrics_allow)"
+            return JSONResponse({"error": reason}, status_code=403)
+        body = await anyio.to_thread.run_sync(exposition, self._failing_count)
+        return Response(body, media_type=METRICS_TYPE, headers={"Cache-Control": "no-store"})
+
+    def _failing_count(self) -> int | None:
+        names = [s.name for s in self.live.current.sources]
+        try:
+            return sum(
+                1 for r in self.store.source_health(names) if r.error_count or r.stopped_reason
+            )
+        except StoreError:
+            return None
 
     async def opml(self, request: Request) -> Response:
         """The story's sources as OPML 2.0, titled as its page titles them."""
@@ -327,10 +351,12 @@ class _Slots:
         if self.taken >= self.limit:
             return False
         self.taken += 1
+        STREAM_CLIENTS.inc()
         return True
 
     def give_back(self) -> None:
         self.taken -= 1
+        STREAM_CLIENTS.dec()
 
 
 class _SlotStream(StreamingResponse):
@@ -438,6 +464,19 @@ def _not_found(request: Request, reason: str | None = None) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         return HTMLResponse(render_not_found(reason), status_code=404)
     return JSONResponse({"error": reason}, status_code=404)
+
+
+def failing_count(store: Store, names: Sequence[str]) -> int | None:
+    """How many of the sources are failing, for the metrics; None if the store is down."""
+    try:
+        return len(_failing(store.source_health(names)))
+    except StoreError:
+        return None
+
+
+def _failing(rows: Sequence[SourceHealth]) -> list[str]:
+    """The sources whose last poll failed, or that stopped (410 Gone)."""
+    return [r.name for r in rows if r.error_count or r.stopped_reason]
 
 
 def _rfc3339(value: datetime | None) -> str | None:
