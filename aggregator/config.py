@@ -40,7 +40,11 @@ _SERVICE_KEYS |= {"websub_hub", "websub_subscribe", "parse_timeout", "parse_proc
 _SERVICE_KEYS |= {"websub_http_hubs", "access_log"}
 _SERVICE_KEYS |= {"metrics", "metrics_allow", "metrics_host", "metrics_port"}
 LOOPBACK = ("127.0.0.0/8", "::1/128")
-_FETCH_KEYS = {"allow_private", "user_agent"}
+_FETCH_KEYS = {"allow_private", "user_agent", "per_host", "host_gap", "max_bytes", "timeout"}
+_FETCH_KEYS |= {"connect_timeout", "max_redirects"}
+_HOST_KEYS = {"name", "per_host", "host_gap"}
+_SIZE = re.compile(r"^\s*+(\d{1,12})\s*+([kKmMgG]i?[bB])?\s*+$")
+_SIZE_UNITS = {"": 1, "kb": 1000, "mb": 10**6, "gb": 10**9, "kib": 1024, "mib": 2**20, "gib": 2**30}
 # A host name as DNS spells it (RFC 1123): letters, digits, hyphens, dots; no port.
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*+\.?")
 _STORY_KEYS = {"id", "title", "keywords", "exclude", "page_size", "timezone"}
@@ -101,6 +105,22 @@ class FetchSettings:
 
     allow_private: tuple[str, ...] = ()
     user_agent: str | None = None
+    # None: the built-in default (fetch/limits.py).
+    per_host: int | None = None
+    host_gap: float | None = None
+    max_bytes: int | None = None
+    timeout: float | None = None
+    connect_timeout: float | None = None
+    max_redirects: int | None = None
+    # `[[hosts]]`: a host's own per_host / host_gap.
+    hosts: tuple[HostSettings, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    name: str
+    per_host: int | None = None
+    host_gap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,10 +159,10 @@ def load(path: Path, environ: Mapping[str, str]) -> Settings:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(file, "", f"not valid TOML: {e}") from e
     check = _Checker(file)
-    check.only_keys(raw, {"service", "fetch", "stories", "sources"}, "")
+    check.only_keys(raw, {"service", "fetch", "hosts", "stories", "sources"}, "")
     base = path.resolve().parent
     service = _service(check, check.table(raw, "service"), environ, base)
-    fetch = _fetch(check, check.table(raw, "fetch"))
+    fetch = _fetch(check, check.table(raw, "fetch"), check.array(raw, "hosts"))
     stories = _stories(check, check.array(raw, "stories"), service.timezone)
     sources = _sources(check, check.array(raw, "sources"), stories, base, service.timezone)
     return Settings(path=path, service=service, stories=stories, sources=sources, fetch=fetch)
@@ -302,7 +322,9 @@ def _metrics(check: _Checker, table: Mapping[str, Any], where: str) -> dict[str,
     }
 
 
-def _fetch(check: _Checker, table: Mapping[str, Any]) -> FetchSettings:
+def _fetch(
+    check: _Checker, table: Mapping[str, Any], hosts: list[Mapping[str, Any]]
+) -> FetchSettings:
     where = "[fetch]"
     check.only_keys(table, _FETCH_KEYS, where)
     entries = table.get("allow_private", [])
@@ -315,7 +337,84 @@ def _fetch(check: _Checker, table: Mapping[str, Any]) -> FetchSettings:
         agent = check.text(table, "user_agent", where, None)
         if len(agent) > 200 or not agent.isprintable() or not agent.isascii():
             raise check.fail(f"{where}.user_agent", "must be printable ASCII, 200 at most")
-    return FetchSettings(allow_private=allowed, user_agent=agent)
+    timeout = _seconds(check, table, "timeout", where, 1.0, 300.0)
+    connect = _seconds(check, table, "connect_timeout", where, 0.5, 300.0)
+    if connect is not None and connect > (timeout or 300.0):
+        raise check.fail(f"{where}.connect_timeout", "must not exceed timeout")
+    return FetchSettings(
+        allow_private=allowed,
+        user_agent=agent,
+        per_host=_whole(check, table, "per_host", where, 1, 32),
+        host_gap=_seconds(check, table, "host_gap", where, 0.0, 600.0),
+        max_bytes=_size(check, table, "max_bytes", where),
+        timeout=timeout,
+        connect_timeout=connect,
+        max_redirects=_whole(check, table, "max_redirects", where, 0, 20),
+        hosts=_hosts(check, hosts),
+    )
+
+
+def _hosts(check: _Checker, tables: list[Mapping[str, Any]]) -> tuple[HostSettings, ...]:
+    """`[[hosts]]`: a host you run, or one that asks for slower polling."""
+    found: list[HostSettings] = []
+    for i, table in enumerate(tables):
+        given = table.get("name")
+        where = f"[[hosts]] #{i + 1}" + (f" ({given})" if isinstance(given, str) else "")
+        check.only_keys(table, _HOST_KEYS, where)
+        name = check.text(table, "name", where, None).lower().rstrip(".")
+        if not _HOST_NAME.fullmatch(name):
+            raise check.fail(
+                f"{where}.name", f"{name!r} is not a host name (no scheme, port or path)"
+            )
+        if any(h.name == name for h in found):
+            raise check.fail(f"{where}.name", f"host {name!r} is listed twice")
+        found.append(
+            HostSettings(
+                name=name,
+                per_host=_whole(check, table, "per_host", where, 1, 32),
+                host_gap=_seconds(check, table, "host_gap", where, 0.0, 600.0),
+            )
+        )
+    return tuple(found)
+
+
+def _whole(
+    check: _Checker, table: Mapping[str, Any], key: str, where: str, low: int, high: int
+) -> int | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise check.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}")
+    return value
+
+
+def _seconds(
+    check: _Checker, table: Mapping[str, Any], key: str, where: str, low: float, high: float
+) -> float | None:
+    if key not in table:
+        return None
+    seconds = parse_interval(table[key])
+    if seconds is None or not low <= seconds <= high:
+        reason = f'must be a duration like "10s" or "2m", from {low:g}s to {high:g}s'
+        raise check.fail(f"{where}.{key}", reason)
+    return seconds
+
+
+def _size(check: _Checker, table: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif match:
+        size = int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower()]
+    else:
+        raise check.fail(f"{where}.{key}", 'must be bytes, or a size like "10 MB" or "512 KiB"')
+    if not 1024 <= size <= 2**30:
+        raise check.fail(f"{where}.{key}", "must be from 1 KiB to 1 GiB")
+    return size
 
 
 def _private_entry(check: _Checker, entry: str, where: str) -> str:

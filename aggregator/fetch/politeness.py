@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from aggregator.core.errors import FetchError
+from aggregator.fetch.limits import HostRule
 
 
 class HostHeld(FetchError):
@@ -62,13 +63,20 @@ class SharedHosts(Protocol):
 
 
 class HostGate:
-    def __init__(self, per_host: int = 2, gap: float = 0.0) -> None:
+    """`rules` gives each host its limits, read at every request, so a reloaded config
+    applies to the next one (requests already running keep the slots they hold)."""
+
+    def __init__(
+        self,
+        per_host: int = 2,
+        gap: float = 0.0,
+        rules: Callable[[str], HostRule] | None = None,
+    ) -> None:
         if per_host < 1:
             raise ValueError("per_host must be at least 1")
-        self.per_host = per_host
-        self.gap = gap
+        self.rules = rules or (lambda _host: HostRule(per_host, gap))
         self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
         self._next_start: dict[str, float] = {}
         self._held: dict[str, datetime] = {}
 
@@ -76,10 +84,13 @@ class HostGate:
     def slot(self, url: str) -> Iterator[None]:
         """Hold one of the host's request slots for the duration of the block."""
         host = host_of(url)
+        rule = self.rules(host)
         with self._lock:
-            semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
+            semaphore = self._slots.setdefault(
+                (host, rule.per_host), threading.BoundedSemaphore(rule.per_host)
+            )
         with semaphore:
-            self._wait_for_gap(host)
+            self._wait_for_gap(host, rule.host_gap)
             yield
 
     def hold(self, url: str, until: datetime) -> None:
@@ -98,11 +109,11 @@ class HostGate:
         if until is not None and until > now:
             raise HostHeld(source, host, until, now)
 
-    def _wait_for_gap(self, host: str) -> None:
+    def _wait_for_gap(self, host: str, gap: float) -> None:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next_start.get(host, now))
-            self._next_start[host] = start + self.gap
+            self._next_start[host] = start + gap
         if start > now:
             time.sleep(start - now)
 

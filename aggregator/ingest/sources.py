@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from aggregator.config import FetchSettings
 from aggregator.core.errors import FetchError
 from aggregator.core.types import (
     Document,
@@ -24,7 +25,7 @@ from aggregator.core.types import (
 )
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.http import fetch_http
-from aggregator.fetch.limits import FetchLimits
+from aggregator.fetch.limits import FetchLimits, HostRule
 from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts
 from aggregator.parse.article import parse_article
 from aggregator.parse.feeds.feed import parse_feed
@@ -75,9 +76,19 @@ class Fetchers:
         self, client: httpx.Client, limits: FetchLimits, shared: SharedHosts | None = None
     ) -> None:
         self.client = client
-        self.limits = limits
+        self.base_limits = self.limits = limits
         self.shared = shared
-        self.hosts = HostGate(limits.per_host, 0.0 if shared else limits.host_gap)
+        self.hosts = HostGate(rules=self._local_rule)
+
+    def reconfigure(self, fetch: FetchSettings) -> None:
+        """The config's `[fetch]` and `[[hosts]]` from the next request on."""
+        self.limits = self.base_limits.configured(fetch)
+        self.client.max_redirects = self.limits.max_redirects
+
+    def _local_rule(self, host: str) -> HostRule:
+        rule = self.limits.rule_for(host)
+        # With workers sharing the gate, the gap is kept across processes, not here.
+        return HostRule(rule.per_host, 0.0) if self.shared is not None else rule
 
     def fetch(self, source: SourceSpec, state: FetchState, *, now: datetime) -> Fetched:
         """Fetch the source; a Retry-After from its host holds back the host's others."""

@@ -186,7 +186,7 @@ class Worker:
     def apply_settings(self, settings: Settings) -> None:
         """Record the sources in the store: new and edited ones become due at once,
         removed ones stop being claimed. The `[fetch]` choices apply from the next poll."""
-        self.fetchers.limits = self.fetchers.limits.configured(settings.fetch)
+        self.fetchers.reconfigure(settings.fetch)
         try:
             self.store.sync_sources(settings.sources)
         except AggregatorError as e:
