@@ -45,6 +45,10 @@ _CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n
 # A post's own time is believed between these bounds; outside, it was first seen now.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _AHEAD = timedelta(days=1)
+# A title is a line, not a document: a feed that puts a whole article (or a megabyte)
+# in <title> gets it cut at a word, marked with an ellipsis. Authors are names.
+MAX_TITLE_CHARS = 300
+MAX_AUTHOR_CHARS = 200
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
@@ -151,11 +155,11 @@ def _entry(post: Post, *, source: str, key: str, now: datetime) -> Entry:
     return Entry(
         source=source,
         item_key=key,
-        title=post.title.strip(),
+        title=shortened(post.title.strip(), MAX_TITLE_CHARS),
         text=post.text,
         html=post.html,
         url=post.url,
-        author=post.author,
+        author=None if post.author is None else shortened(post.author, MAX_AUTHOR_CHARS),
         published=published,
         updated=updated,
         time_source=(post.time_source or "first-seen") if post.published else "first-seen",
@@ -165,6 +169,15 @@ def _entry(post: Post, *, source: str, key: str, now: datetime) -> Entry:
         content_hash=content_hash(post),
         fingerprint=fingerprint(post.title, post.text),
     )
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` if it fits, else cut at the last space before `limit` (or at `limit`)
+    with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    return text[: cut if cut > 0 else limit - 1].rstrip() + "…"
 
 
 def _digest(text: str) -> str:

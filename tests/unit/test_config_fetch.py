@@ -74,7 +74,8 @@ def test_a_bad_allow_private_entry_is_named(tmp_path: Path, line: str, reason: s
         ('user_agent = ""', "[fetch].user_agent"),
         ('user_agent = "tab\\there"', "[fetch].user_agent"),
         ('user_agent = "caf\\u00e9"', "[fetch].user_agent"),
-        ("timeout = 3", "[fetch].timeout"),
+        ("timeout = 0", "[fetch].timeout"),
+        ("timeoutt = 3", "[fetch].timeoutt"),
     ],
 )
 def test_other_mistakes_are_named(tmp_path: Path, line: str, where: str) -> None:
