@@ -36,13 +36,8 @@ from aggregator.systemd import Notifications
 from aggregator.web.access_log import AccessLog, open_access_log
 from aggregator.web.export import OutputWriter
 from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
-from aggregator.web.routes import (
-    MAX_STREAMS,
-    STREAM_RECHECK_SECONDS,
-    Live,
-    create_app,
-    failing_count,
-)
+from aggregator.web.routes import Live, create_app, failing_count
+from aggregator.web.streams import MAX_STREAMS, STREAM_RECHECK_SECONDS
 from aggregator.websub.ping import HubPing
 from aggregator.websub.subscriber import Subscriber
 

@@ -4,7 +4,10 @@
     GET /healthz                   role, store reachable? when did each source last succeed?
     GET /stories/{id}.atom         Atom 1.0 (RFC 4287)
     GET /stories/{id}.json         JSON Feed 1.1
-    GET /stories/{id}/events       Server-Sent Events: new and updated entries
+    GET /readyz                    the store answers and holds this code's migrations
+    GET /metrics                   Prometheus, when configured (aggregator/metrics.py)
+    GET /stories/{id}.opml         the story's sources for other feed readers
+    GET /stories/{id}/events       Server-Sent Events (web/streams.py)
     GET /stories/{id}              the readable page
     GET /stories/{id}/archive/{n}[.atom|.json]   closed archive page n (RFC 5005), 0 oldest
 
@@ -16,40 +19,35 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from aggregator.config import LiveSettings
-from aggregator.core.digits import INTEGER_MAX, read_count
 from aggregator.core.errors import StoreError
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.ingest.parsing import INLINE, Parsing
 from aggregator.metrics import CONTENT_TYPE as METRICS_TYPE
-from aggregator.metrics import STREAM_CLIENTS, Allowed, CountRequests, exposition
-from aggregator.publish.feeds import render_feed, titled, titled_entry
+from aggregator.metrics import Allowed, CountRequests, exposition
+from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.opml import OPML_TYPE, render_opml
-from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
-from aggregator.publish.stream import format_comment, format_event, format_retry
+from aggregator.publish.page import SourceLine, render_index, render_page
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import Store
 from aggregator.store.database import status
 from aggregator.store.notify import Listener, StoryChanges
 from aggregator.store.views import SourceHealth
 from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
-from aggregator.web.shared_reads import SharedReads
+from aggregator.web.responses import conditional, not_found
+from aggregator.web.streams import MAX_STREAMS, STREAM_RECHECK_SECONDS, EventStreams
 from aggregator.websub.callback import websub_routes
 
 log = logging.getLogger("aggregator.web")
@@ -57,15 +55,6 @@ log = logging.getLogger("aggregator.web")
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSONFEED_TYPE = "application/feed+json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-# An idle stream re-reads the store this often even without a "story changed" signal,
-# so a lost notification delays an event and never loses it.
-STREAM_RECHECK_SECONDS = 5.0
-STREAM_PING_SECONDS = 15.0
-STREAM_BACKLOG = 50
-# Event streams are long-lived by design, so they are counted apart from other requests:
-# past this many, a new one is answered 503, and the server keeps connections for the rest.
-MAX_STREAMS = 2048
-STREAM_RETRY_AFTER = 30
 ARCHIVE_MAX_AGE = 3600
 
 
@@ -99,7 +88,7 @@ def create_app(
         Route("/stories/{story_id}.atom", site.atom),
         Route("/stories/{story_id}.json", site.jsonfeed),
         Route("/stories/{story_id}.opml", site.opml),
-        Route("/stories/{story_id}/events", site.events),
+        Route("/stories/{story_id}/events", site.events.events),
         Route("/stories/{story_id}", site.page),
         Route("/stories/{story_id}/archive/{archive:int}.atom", site.atom),
         Route("/stories/{story_id}/archive/{archive:int}.json", site.jsonfeed),
@@ -119,8 +108,9 @@ class _Site:
         self.live = live
         self.streams = streams
         self.rendered = RenderCache(store, streams.changes, fresh_seconds=streams.fresh_seconds)
-        self.reads = SharedReads(store.events_after, streams.changes)
-        self.stream_slots = _Slots(streams.max_streams)
+        self.events = EventStreams(
+            store, live, streams.changes, streams.recheck_seconds, streams.max_streams
+        )
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -133,7 +123,7 @@ class _Site:
         lines = await anyio.to_thread.run_sync(self._source_lines)
         stories = [(s, counts.get(s.id, 0), lines.get(s.id, [])) for s in self.live.current.stories]
         body = render_index(stories, base_url=self.url("")).encode()
-        return _conditional(request, Rendered(body, etag_of(body), None), HTML_TYPE)
+        return conditional(request, Rendered(body, etag_of(body), None), HTML_TYPE)
 
     async def health(self, request: Request) -> Response:
         settings = self.live.current
@@ -197,7 +187,7 @@ class _Site:
         """Prometheus' text format, when `[service] metrics` is on, to `metrics_allow`."""
         service = self.live.current.service
         if not service.metrics:
-            return _not_found(request, "metrics are off (set [service] metrics = true)")
+            return not_found(request, "metrics are off (set [service] metrics = true)")
         if not Allowed(service.metrics_allow)(request.client.host if request.client else None):
             reason = "metrics are not served to this address (metrics_allow)"
             return JSONResponse({"error": reason}, status_code=403)
@@ -217,11 +207,11 @@ class _Site:
         """The story's sources as OPML 2.0, titled as its page titles them."""
         story = self.story(request)
         if story is None:
-            return _not_found(request)
+            return not_found(request)
         sources = self.live.current.sources_of(story.id)
         titles = await anyio.to_thread.run_sync(self._source_titles, sources)
         body = render_opml(story, sources, titles).body
-        return _conditional(request, Rendered(body, etag_of(body), None), OPML_TYPE)
+        return conditional(request, Rendered(body, etag_of(body), None), OPML_TYPE)
 
     def _source_titles(self, sources: Sequence[SourceSpec]) -> dict[str, str]:
         """The config's title, else the source's own; the config's alone while the
@@ -236,7 +226,7 @@ class _Site:
     async def page(self, request: Request) -> Response:
         story = self.story(request)
         if story is None:
-            return _not_found(request)
+            return not_found(request)
         lines = (await anyio.to_thread.run_sync(self._source_lines)).get(story.id, [])
 
         def render(view: StoryView, base: str) -> bytes:
@@ -269,7 +259,7 @@ class _Site:
         story's entries it shows (a change renders afresh, as a new hub or title does)."""
         story = self.story(request)
         if story is None:
-            return _not_found(request)
+            return not_found(request)
         archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
         titles = sorted(self.live.current.source_titles.items())
@@ -280,10 +270,10 @@ class _Site:
             get = self.rendered.get
             rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
         if rendered is None:
-            return _not_found(request, f"no archive page {archive} of story {story.id!r}")
+            return not_found(request, f"no archive page {archive} of story {story.id!r}")
         # Archive pages keep their entries; only an edit or deletion of one changes them.
         cache = "no-cache" if archive is None else f"max-age={ARCHIVE_MAX_AGE}"
-        return _conditional(request, rendered, media_type, cache)
+        return conditional(request, rendered, media_type, cache)
 
     def _hub(self) -> str | None:
         return self.live.current.service.websub_hub
@@ -293,177 +283,6 @@ class _Site:
 
     def _jsonfeed(self, view: StoryView, base: str) -> bytes:
         return render_feed(self._titled(view), "json", story_url=base, hub_url=self._hub())
-
-    async def events(self, request: Request) -> Response:
-        story = self.story(request)
-        if story is None:
-            return _not_found(request)
-        after = _last_event_id(request)
-        if after is None:
-            after = await anyio.to_thread.run_sync(
-                self.store.backlog_start, story.id, STREAM_BACKLOG
-            )
-        if not self.stream_slots.take():
-            reason = f"{self.stream_slots.limit} live streams are open; retry later"
-            retry = {"Retry-After": str(STREAM_RETRY_AFTER)}
-            return JSONResponse({"error": reason}, status_code=503, headers=retry)
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return _SlotStream(
-            self.stream_slots,
-            self._stream(story.id, after),
-            media_type="text/event-stream",
-            headers=headers,
-        )
-
-    async def _stream(self, story_id: str, after: int) -> AsyncIterator[str]:
-        """Every event after `after`, read from the store, so a worker in another
-        process and a reconnecting client (Last-Event-ID) both see exactly what they
-        missed. Between reads it waits for the story's change signal, or the re-check."""
-        yield format_retry(2000)
-        idle = _Idle(self.streams.recheck_seconds)
-        while True:
-            token = self.streams.changes.token(story_id)
-            batch = await self.reads.events_after(story_id, after)
-            idle.read()
-            titles = self.live.current.source_titles
-            for event in batch:
-                yield format_event(replace(event, entry=titled_entry(event.entry, titles)))
-                after = event.id
-            if batch:
-                idle.sent()
-                continue
-            while not await self.streams.changes.wait(token, idle.until_next()):
-                if idle.ping_due():
-                    yield format_comment("ping")
-                    idle.sent()
-                if idle.recheck_due():
-                    break
-
-
-class _Slots:
-    """A count of open event streams, at most `limit`."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.taken = 0
-
-    def take(self) -> bool:
-        if self.taken >= self.limit:
-            return False
-        self.taken += 1
-        STREAM_CLIENTS.inc()
-        return True
-
-    def give_back(self) -> None:
-        self.taken -= 1
-        STREAM_CLIENTS.dec()
-
-
-class _SlotStream(StreamingResponse):
-    """A stream that holds one of `slots` from its creation until it ends, however it
-    ends (the client leaves, the server stops, the send fails)."""
-
-    def __init__(self, slots: _Slots, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.slots = slots
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.slots.give_back()
-
-
-class _Idle:
-    """When an idle stream sends its keep-alive comment and re-reads the store anyway."""
-
-    def __init__(self, recheck_seconds: float) -> None:
-        self.recheck_seconds = recheck_seconds
-        self.last_read = self.last_sent = time.monotonic()
-
-    def read(self) -> None:
-        self.last_read = time.monotonic()
-
-    def sent(self) -> None:
-        self.last_sent = time.monotonic()
-
-    def until_next(self) -> float:
-        due = min(self.last_read + self.recheck_seconds, self.last_sent + STREAM_PING_SECONDS)
-        return max(0.0, due - time.monotonic())
-
-    def ping_due(self) -> bool:
-        return time.monotonic() - self.last_sent >= STREAM_PING_SECONDS
-
-    def recheck_due(self) -> bool:
-        return time.monotonic() - self.last_read >= self.recheck_seconds
-
-
-def _last_event_id(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id") or request.query_params.get("after")
-    return read_count(raw, INTEGER_MAX)
-
-
-def _conditional(
-    request: Request, rendered: Rendered, media_type: str, cache: str = "no-cache"
-) -> Response:
-    """200 with validators, or 304 when the client's copy is current (RFC 9110 §13).
-    A rendering kept with its gzip variant is sent gzipped to clients that accept it."""
-    packed = rendered.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
-    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": cache}
-    if rendered.gzipped is not None:
-        headers["Vary"] = "Accept-Encoding"
-    modified = rendered.modified
-    if modified is not None:
-        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        current = {rendered.etag, rendered.gzip_etag}
-        if current & {t.strip().removeprefix("W/") for t in if_none_match.split(",")}:
-            return Response(status_code=304, headers=headers)
-    elif modified is not None and _not_modified_since(request, modified):
-        return Response(status_code=304, headers=headers)
-    if packed and rendered.gzipped is not None:
-        headers["Content-Encoding"] = "gzip"
-        return Response(rendered.gzipped, media_type=media_type, headers=headers)
-    return Response(rendered.body, media_type=media_type, headers=headers)
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding header admits gzip (a `q=0` refuses it)."""
-    for part in (accept_encoding or "").split(","):
-        coding, _, params = part.partition(";")
-        if coding.strip().lower() not in ("gzip", "x-gzip"):
-            continue
-        weight = params.strip().lower()
-        if not weight.startswith("q="):
-            return True
-        try:
-            return float(weight[2:]) > 0
-        except ValueError:
-            return False
-    return False
-
-
-def _not_modified_since(request: Request, modified: datetime) -> bool:
-    raw = request.headers.get("if-modified-since")
-    if not raw:
-        return False
-    try:
-        since = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return False
-    if since.tzinfo is None:
-        return False
-    return modified.replace(microsecond=0) <= since
-
-
-def _not_found(request: Request, reason: str | None = None) -> Response:
-    """404: an HTML page for browsers, JSON for everything else."""
-    story = request.path_params.get("story_id", "")
-    reason = reason or f"no story {story!r}"
-    if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(render_not_found(reason), status_code=404)
-    return JSONResponse({"error": reason}, status_code=404)
 
 
 def failing_count(store: Store, names: Sequence[str]) -> int | None:

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from aggregator.config import LiveSettings, load
 from aggregator.core.types import SourceSpec
 from aggregator.store import Store
-from aggregator.web.routes import Live, accepts_gzip, create_app
+from aggregator.web.responses import accepts_gzip
+from aggregator.web.routes import Live, create_app
 from tests.support.builders import T0, one_live_page, post, store_posts
 from tests.support.feedcheck import check_atom, check_jsonfeed
 
