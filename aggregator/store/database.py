@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.core.errors import StoreError
 from aggregator.store import migrate as migrations
 from aggregator.store.migrate import MIGRATIONS, VERSIONS, Plan, Process, Upgrade
-from aggregator.store.repository import Store
+from aggregator.store.renumbered import restamp
+from aggregator.store.store import Store
 
 __all__ = ["MIGRATIONS", "Upgrade", "create_store_engine", "open_store", "status", "upgrade"]
 log = logging.getLogger("aggregator.store")
@@ -60,6 +61,7 @@ def upgrade(
     try:
         with engine.begin() as connection:
             _lock(connection)
+            restamped = restamp(connection)
             plan = migrations.plan(connection, config)
             applying = plan.applying(contract=contract)
             if contract and not confirmed:
@@ -69,7 +71,7 @@ def upgrade(
                 command.upgrade(config, applying[-1].revision)
     except (SQLAlchemyError, CommandError) as e:
         raise StoreError(f"cannot migrate {engine.url.render_as_string()}: {e}") from e
-    outcome = Upgrade(plan, applying)
+    outcome = Upgrade(plan, applying, restamped)
     _log(outcome)
     return outcome
 
@@ -91,6 +93,12 @@ def _lock(connection: Connection) -> None:
 
 def _log(outcome: Upgrade) -> None:
     plan = outcome.plan
+    if outcome.restamped:
+        old, new = outcome.restamped
+        log.warning(
+            "re-stamped the version row: the chain was renumbered",
+            extra={"recorded": old, "revision": new},
+        )
     if not plan.known:
         log.warning(
             "database is ahead of this code; not migrating",

@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from aggregator.core.errors import StoreError
+from aggregator.store.renumbered import actual_revision
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
@@ -100,10 +101,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class Upgrade:
-    """What one upgrade found and applied; `held_back` waits for `--contract`."""
+    """What one upgrade found and applied; `held_back` waits for `--contract`;
+    `restamped`: the version row's (old, new) id, for a store stopped inside the
+    renumbering (store/renumbered.py)."""
 
     plan: Plan
     applied: tuple[Migration, ...]
+    restamped: tuple[str, str] | None = None
 
     @property
     def held_back(self) -> tuple[Migration, ...]:
@@ -114,7 +118,11 @@ class Upgrade:
         if not self.plan.known:
             return [_ahead(self.plan)]
         at = self.applied[-1].revision if self.applied else self.plan.current
-        lines = [f"applied {_line(m)}" for m in self.applied] or ["nothing to apply"]
+        lines = []
+        if self.restamped:
+            old, new = self.restamped
+            lines.append(f"re-stamped: version row {old} -> {new} (the chain was renumbered)")
+        lines += [f"applied {_line(m)}" for m in self.applied] or ["nothing to apply"]
         lines.append(f"revision: {at}")
         if self.held_back:
             held = " ".join(m.revision for m in self.held_back)
@@ -180,8 +188,10 @@ def load_chain(config: Config) -> tuple[Migration, ...]:
 
 
 def plan(connection: Connection, config: Config) -> Plan:
-    current = MigrationContext.configure(connection).get_current_revision()
-    return Plan(load_chain(config), current)
+    """Where the database stands: the revision its schema is at, which for a store
+    stopped inside the renumbering is not the one its version row names."""
+    recorded = MigrationContext.configure(connection).get_current_revision()
+    return Plan(load_chain(config), actual_revision(connection, recorded))
 
 
 @cache

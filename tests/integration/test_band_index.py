@@ -95,7 +95,7 @@ def test_the_migration_rebuilds_the_index_from_the_stored_signatures(store: Stor
     config.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as c:
         config.attributes["connection"] = c
-        command.downgrade(config, "0004-1")
+        command.downgrade(config, "0006-1")
         command.upgrade(config, "head")
     with store.engine.connect() as c:
         after = [tuple(r) for r in c.execute(query).all()]

@@ -24,12 +24,10 @@ from aggregator.store.migrate import (
     Migration,
     alembic_config,
     code_head,
-    load_chain,
     process_tag,
 )
-from tests.e2e.test_cli import aggregator
-
-CHAIN = load_chain(alembic_config())
+from tests.support.migrations import CHAIN, to
+from tests.support.processes import aggregator
 
 
 @dataclass(frozen=True)
@@ -133,13 +131,6 @@ def insert_as_old_code(engine: Engine, tables: MetaData, n: int) -> None:
             assert c.execute(select(*table.c).where(key == old_row(key, n))).one()
 
 
-def to(engine: Engine, revision: str, versions: tuple[Path, ...] = (VERSIONS,)) -> None:
-    config = alembic_config(versions)
-    with engine.begin() as c:
-        config.attributes["connection"] = c
-        command.upgrade(config, revision)
-
-
 def back_to(engine: Engine, revision: str) -> None:
     config = alembic_config()
     with engine.begin() as c:
@@ -164,6 +155,7 @@ def test_every_migration_declares_its_phase() -> None:
     assert CHAIN[-1].revision == code_head()
 
 
+@pytest.mark.slow
 def test_expand_migrations_only_add_and_old_inserts_still_work(engine: Engine) -> None:
     for n, migration in enumerate(CHAIN, start=1):
         with engine.connect() as c:
@@ -317,6 +309,7 @@ def test_old_code_starts_beside_a_schema_it_does_not_know(
         old.dispose()
 
 
+@pytest.mark.slow
 def test_migrate_command_status_expand_then_contract(tmp_path: Path) -> None:
     contracts = [m for m in CHAIN if m.phase == "contract"]
     if not contracts:

@@ -8,7 +8,7 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.store.schema import UTCDateTime
+from aggregator.store.migrations.frozen import UTCDateTime
 
 revision = "0001"
 down_revision = None

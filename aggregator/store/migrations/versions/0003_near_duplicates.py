@@ -9,14 +9,14 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.dedupe.similarity import (
+from aggregator.store.migrations.frozen import (
     MIN_BODY_WORDS,
+    UTCDateTime,
     band_keys,
     body_words,
     shingles,
     signature_of,
 )
-from aggregator.store.schema import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -2,17 +2,17 @@
 when a Retry-After it sent holds every worker back.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.store.schema import UTCDateTime
+from aggregator.store.migrations.frozen import UTCDateTime
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 # A new table nothing old reads: safe while older workers still run.

@@ -1,20 +1,18 @@
 """The LSH band index kept per day of publication: `entry_bands` gains `day` at the head
 of its key, so a poll writes into and reads from the days near its entries only.
 
-Revision ID: 0004
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.dedupe.similarity import band_day, band_keys
-from aggregator.store.schema import UTCDateTime
+from aggregator.store.migrations.frozen import UTCDateTime, band_day, band_keys
 
-revision = "0004"
-# Ordered after the migrations already written beside it, so there is one head.
-down_revision = "0006"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 # Rebuilds entry_bands with a NOT NULL `day` in its key: older inserts fail; it needed a stop.

@@ -1,17 +1,17 @@
 """WebSub subscriptions: one row per source and hub, found by its callback token.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.store.schema import UTCDateTime
+from aggregator.store.migrations.frozen import UTCDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 # A new table nothing older reads.

@@ -1,7 +1,7 @@
 """The schedule in the store: interval and reason, bounds, page hints, activity, the
 lease a worker holds on a due source, why a source stopped, and where it moved.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
 """
@@ -9,9 +9,9 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
-from aggregator.store.schema import UTCDateTime
+from aggregator.store.migrations.frozen import UTCDateTime
 
-revision = "0005"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
