@@ -1,8 +1,10 @@
-"""The only reader of the TOML config file and of the environment.
+"""The only reader of the TOML config file and of the environment variables that name
+it or override it (AGGREGATOR_CONFIG, AGGREGATOR_DATABASE_URL); systemd's own
+(`$NOTIFY_SOCKET`, the watchdog's) are read by systemd.py.
 
-`load(path, environ)` validates everything once, at start, into a frozen `Settings`
-that is passed down as arguments. A bad file raises ConfigError naming the file, the
-table, the key and the reason.
+`load(path, environ)` validates everything at start, and again on each reload
+(`LiveSettings`), into a frozen `Settings` that is passed down as arguments. A bad file
+raises ConfigError naming the file, the table, the key and the reason.
 """
 
 from __future__ import annotations

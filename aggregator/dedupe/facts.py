@@ -8,7 +8,6 @@ an added sentence, a trimmed paragraph) is not a swap.
 
     read_facts(text)       Facts: times as HH:MM, figures, names, the other words
     swapped(a, b)          how many facts were swapped between two Facts
-    changed_facts(a, b)    the same, from two bodies
 """
 
 from __future__ import annotations
@@ -93,10 +92,6 @@ def swapped(a: Facts, b: Facts) -> int:
     (the smaller count), a name whose spelling was corrected not counted."""
     names = _respelled(a.names - b.names, b.names - a.names)
     return _swaps(a.times, b.times) + _swaps(a.figures, b.figures) + names
-
-
-def changed_facts(a: str, b: str) -> int:
-    return swapped(read_facts(a), read_facts(b))
 
 
 def _swaps(a: frozenset[str], b: frozenset[str]) -> int:

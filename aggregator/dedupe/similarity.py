@@ -180,13 +180,6 @@ def _span(published: datetime, source: TimeSource) -> tuple[datetime, datetime]:
     return published, published
 
 
-def estimate(a: bytes, b: bytes) -> float:
-    """The Jaccard estimate from two signatures: the share of equal minimums."""
-    left = np.frombuffer(a, dtype="<u4")
-    right = np.frombuffer(b, dtype="<u4")
-    return float(np.count_nonzero(left == right)) / NUM_PERM
-
-
 def compare(a: frozenset[str], b: frozenset[str]) -> Similarity:
     if not a or not b:
         return Similarity(0.0, 0.0)

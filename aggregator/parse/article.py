@@ -14,7 +14,7 @@ SUBHEADING_LEVEL = 3
 def parse_article(doc: Document, context: ParseContext) -> list[Post]:
     """One Post: title from the first (most important) heading, or the first line of a
     plain-text article; internal subheadings stay in the body. Articles carry no time
-    here, so `context` is unused until bylines are read."""
+    here, so `context` is unused."""
     blocks, _ = read_blocks(doc)
     title_at = _title_index(blocks)
     if title_at is None:

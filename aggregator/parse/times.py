@@ -32,7 +32,8 @@ LABEL = re.compile(
 # A line that is only a time stamp, once a label is taken off: a clock with an optional
 # zone abbreviation ("10:52am BST", "14:30 Uhr"), a relative time ("5 mins ago",
 # "il y a 5 minutes"), or a written date with an optional clock ("Tuesday 26 August
-# 2014", "August 26, 2014 at 10:52"). Only the shape is checked; stamps.py reads it.
+# 2014", "August 26, 2014 at 10:52"). Only the shape is checked; live/stamps.py reads
+# the time.
 _CLOCK_WORDS = (
     r"(?:\d{1,2}[:.h]\d{2}(?:\s*+(?i:[ap]\.?m\.?))?|\d{1,2}\s*+(?i:[ap]\.?m\.?))"
     rf"(?:\s*+\(?[A-Z]{{2,5}}\)?)?(?:\s++{CLOCK_WORD})?"

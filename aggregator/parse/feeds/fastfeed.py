@@ -31,9 +31,6 @@ _RSS1 = "{http://purl.org/rss/1.0/}"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92", "0.93", "0.94"})
 _XML_DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
-_APPLICATION_XML = frozenset(
-    {"application/xml", "application/xml-dtd", "application/xml-external-parsed-entity"}
-)
 _ASCII_COMPATIBLE = frozenset({"", "utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
 
 

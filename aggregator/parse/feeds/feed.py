@@ -44,9 +44,9 @@ _ENDS_EARLY = frozenset(
 
 
 def parse_feed(doc: Document, context: ParseContext, *, fast: bool = True) -> list[Post]:
-    """The feed's entries in feed order. Times come from the feed itself (UTC); `tz` is
-    not needed because RSS and Atom dates carry their own offset. `fast=False` skips
-    the lxml reader (for comparing the two)."""
+    """The feed's entries in feed order. Times come from the feed itself (UTC): the
+    `context`'s timezone is not needed, as RSS and Atom dates carry their own offset.
+    `fast=False` skips the lxml reader (for comparing the two)."""
     # A DTD subset is where "billion laughs" and external-entity attacks start; feeds
     # have no need of one, so it is refused before any XML parser sees the feed.
     decoded = decode(doc)

@@ -82,10 +82,6 @@ def class_words(element: Element) -> set[str]:
     return words
 
 
-def is_furniture(element: Element) -> bool:
-    return _furniture(element) is not None
-
-
 def _furniture(element: Element) -> str | None:
     """Why an element is furniture: "sure" for what never holds the story (controls,
     embeds, hidden elements), "named" for containers called chrome by their tag, role
