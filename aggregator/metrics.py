@@ -33,7 +33,10 @@ _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 _LAG = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 POLLS = Counter(
-    "aggregator_polls", "Polls by source and outcome.", ["source", "outcome"], registry=REGISTRY
+    "aggregator_polls",
+    "Polls by source and outcome: changed, unchanged, held, error.",
+    ["source", "outcome"],
+    registry=REGISTRY,
 )
 POLL_SECONDS = Histogram(
     "aggregator_poll_duration_seconds",
@@ -97,8 +100,8 @@ def count_poll(report: PollReport, kind: str, story: str, seconds: float) -> Non
 def outcome_of(report: PollReport) -> str:
     if report.failed:
         return "error"
-    if report.not_modified:
-        return "not_modified"
+    if report.held:
+        return "held"
     return "changed" if report.changed_story else "unchanged"
 
 

@@ -31,9 +31,10 @@ from aggregator.metrics import Allowed, serve_worker_metrics
 from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
-from aggregator.store.notify import StoryChanges, listener_for
+from aggregator.store.notify import listener_for
 from aggregator.systemd import Notifications
 from aggregator.web.access_log import AccessLog, open_access_log
+from aggregator.web.changes import StoryChanges
 from aggregator.web.export import OutputWriter
 from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
 from aggregator.web.routes import Live, create_app, failing_count
@@ -43,7 +44,6 @@ from aggregator.websub.subscriber import Subscriber
 
 log = logging.getLogger("aggregator.service")
 Role = Literal["run", "web", "worker"]
-ROLES: tuple[Role, ...] = ("run", "web", "worker")
 HEARTBEAT_SECONDS = 10.0
 # A poll must end inside its lease, or a second worker could claim the source while it
 # still runs. Its worst case, in fetch deadlines T: waiting for a host slot (<= T),
@@ -305,7 +305,8 @@ class _ConfigFollower:
 
 
 def _wait_for_stop(store: Store, heartbeat: Path | None) -> None:
-    """Block until SIGINT or SIGTERM; meanwhile touch `heartbeat` while the store answers."""
+    """Block until SIGINT or SIGTERM; meanwhile touch `heartbeat` while the store answers
+    and takes writes (a full disk stops the heartbeat, so `aggregator health` fails)."""
     stop = threading.Event()
 
     def note(signum: int, _frame: FrameType | None) -> None:
@@ -315,7 +316,7 @@ def _wait_for_stop(store: Store, heartbeat: Path | None) -> None:
     previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while True:
-            if heartbeat is not None and store.ping():
+            if heartbeat is not None and store.ping() and store.write_failure is None:
                 write_heartbeat(heartbeat)
             if stop.wait(HEARTBEAT_SECONDS):
                 return

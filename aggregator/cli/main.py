@@ -17,6 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aggregator import __version__, service
+from aggregator.cli import forget as forget_command
 from aggregator.cli import preview as preview_command
 from aggregator.cli import source_list
 from aggregator.cli import status as status_command
@@ -30,6 +31,7 @@ from aggregator.publish.ids import entry_iri
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import migrate
 from aggregator.store.database import create_store_engine, status, upgrade
+from aggregator.store.scaffold import migration_slug, write_migration
 from aggregator.web.export import render_story, write_atomically
 
 err = Console(stderr=True)
@@ -118,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     _migrate_command(commands)
     source_list.add_command(commands, _config_file)
     status_command.add_command(commands, _settings)
+    forget_command.add_command(commands, _settings)
     return parser
 
 
@@ -131,9 +134,30 @@ def _migrate_command(commands: Any) -> None:
         help="also apply contract migrations; refused while a process runs older code",
     )
     mode.add_argument("--status", action="store_true", help="show what is pending; change nothing")
+    mode.add_argument(
+        "--new",
+        type=_migration_name,
+        metavar="NAME",
+        help="write the next migration file (phase expand) from the template and print its "
+        "path; no database is opened",
+    )
     mig.add_argument(
         "--yes", action="store_true", help="with --contract: old code is stopped, skip the check"
     )
+    mig.add_argument(
+        "--versions",
+        type=Path,
+        metavar="DIR",
+        help="with --new: the folder to write it in (default: the package's migrations/versions)",
+    )
+
+
+def _migration_name(raw: str) -> str:
+    try:
+        migration_slug(raw)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return raw
 
 
 def _command(commands: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -192,6 +216,12 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    if args.new is not None:
+        print(write_migration(args.new, args.versions or migrate.VERSIONS))
+        return 0
+    if args.versions is not None:
+        print("error: --versions goes with --new", file=sys.stderr)
+        return 2
     engine = create_store_engine(_settings(args).service.database_url)
     try:
         if args.status:

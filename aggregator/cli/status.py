@@ -25,7 +25,7 @@ from aggregator.core.types import SourceSpec
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import Store
 from aggregator.store.database import create_store_engine
-from aggregator.store.views import SourceHealth
+from aggregator.store.health import SourceHealth
 
 
 def add_command(commands: Any, settings_of: Callable[[argparse.Namespace], Settings]) -> None:

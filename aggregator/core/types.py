@@ -1,7 +1,7 @@
 """Frozen values that cross stage boundaries, named after their place in the flow.
 
     SourceSpec --fetch--> Fetched(Document...) --parse--> Post... --normalize--> Entry...
-    Entry... + KnownItems --dedupe--> Decision... --store.apply--> PollReport
+    Entry... + Known --dedupe--> Decision... --store.apply--> PollReport
     store --read--> StoryView(FeedEntry...) / StreamEvent --publish--> Atom, JSON Feed, page, SSE
 
 Every datetime here is timezone-aware UTC; a naive one is a bug.
@@ -314,7 +314,8 @@ class PollReport:
     duplicates: int = 0
     unchanged: int = 0
     deleted: int = 0
-    not_modified: bool = False
+    # The host asked every client to wait (Retry-After): nothing was sent.
+    held: bool = False
     error: str | None = None
     # A feed's items left out by the story's keywords and exclusions.
     filtered: int = 0

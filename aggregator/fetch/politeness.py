@@ -49,8 +49,12 @@ class HostBusy(HostHeld):
 class SharedHosts(Protocol):
     """Politeness shared by every process: slots, the gap and Retry-After holds."""
 
-    def slot(self, source: str, url: str, now: datetime) -> AbstractContextManager[None]:
-        """Hold one of the host's slots across processes; raise HostBusy if none frees."""
+    def slot(
+        self, source: str, url: str, now: datetime, rule: HostRule | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold one of the host's slots across processes, `rule` saying how many there
+        are and the gap (the gate's own defaults without one); raise HostBusy if none
+        frees."""
         ...
 
     def check(self, source: str, url: str, now: datetime) -> None:

@@ -20,9 +20,9 @@
                                 the subscriber; no second request is ever made for them
 
 (*) CPU work on the source's bytes runs where `parsing` says: in the service, child
-processes with a deadline (aggregator.ingest.parsing), so a document that would stall a parse is
-abandoned, reported and backed off like any error; a document that overran keeps its file
-stamp, so it is read again only once it changes.
+processes with a deadline (ingest/parsing.py), so a document that would stall a parse
+is abandoned, reported and backed off like any error; a document that overran keeps its
+file stamp, so it is read again only once it changes.
 
 A SourceError or a failing parser becomes this source's PollReport and its recorded
 error with a backoff; it never stops the other sources. 410 Gone stops the source; a
@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from time import perf_counter
 
 from aggregator import metrics
 from aggregator.core.errors import AggregatorError, FetchError, ParseError, SourceError
-from aggregator.core.schedule import Activity, Hints, backoff, bounds_of, next_poll
+from aggregator.core.schedule import Activity, Hints, bounds_of, next_poll
 from aggregator.core.types import (
     Decision,
     Deletion,
@@ -61,10 +61,9 @@ from aggregator.fetch.politeness import HostHeld
 from aggregator.ingest.parsing import INLINE, ParseTimeout, Parsing
 from aggregator.ingest.sources import KINDS_BY_NAME, Fetchers
 from aggregator.parse.decode import kind_hint
-from aggregator.store import SourceStatus, Store
+from aggregator.store import SourceStatus
+from aggregator.store.roles import DecideStore, PollStore, PushStore
 from aggregator.websub.rules import discover
-
-_ANY_SOURCE = SourceSpec("", "", "feed", None, None, 60.0, "UTC")
 
 log = logging.getLogger("aggregator.poll")
 
@@ -73,7 +72,7 @@ def poll(
     source: SourceSpec,
     story: StorySpec,
     *,
-    store: Store,
+    store: PollStore,
     fetchers: Fetchers,
     now: datetime,
     jitter: float = 0.0,
@@ -92,7 +91,7 @@ def poll(
 def _poll(
     source: SourceSpec,
     story: StorySpec,
-    store: Store,
+    store: PollStore,
     fetchers: Fetchers,
     now: datetime,
     jitter: float,
@@ -127,7 +126,7 @@ def _poll(
 def _poll_fetched(
     source: SourceSpec,
     story: StorySpec,
-    store: Store,
+    store: PollStore,
     status: SourceStatus,
     fetched: Fetched,
     now: datetime,
@@ -199,7 +198,7 @@ def ingest_pushed(
     body: bytes,
     content_type: str | None,
     *,
-    store: Store,
+    store: PushStore,
     now: datetime,
     parsing: Parsing = INLINE,
 ) -> PollReport:
@@ -223,13 +222,6 @@ def ingest_pushed(
         reason = e.reason if isinstance(e, SourceError) else str(e)
         log.warning("pushed content not stored", extra={"source": source.name, "reason": reason})
         return PollReport(source=source.name, error=reason)
-
-
-def retry_delay(interval: float, error_count: int) -> timedelta:
-    """The backoff after `error_count` earlier errors, with the default bounds and no
-    jitter: doubling from the interval, held at an hour (or the interval if longer)."""
-    bounds = bounds_of(replace(_ANY_SOURCE, interval=interval))
-    return timedelta(seconds=backoff(bounds, error_count + 1))
 
 
 def _plan(
@@ -283,7 +275,7 @@ def _entries(source: SourceSpec, posts: list[Post], now: datetime, parsing: Pars
 
 
 def _decide(
-    source: SourceSpec, entries: list[Entry], pages: set[str], store: Store, now: datetime
+    source: SourceSpec, entries: list[Entry], pages: set[str], store: DecideStore, now: datetime
 ) -> tuple[list[Decision], list[Deletion]]:
     """store.known_for | decide | find_deletions; run under store.deciding(story), so
     that what is known cannot change before these decisions are written."""
@@ -346,7 +338,7 @@ def _problems(report: PollReport, problems: tuple[str, ...]) -> PollReport:
 
 def _failed(
     source: SourceSpec,
-    store: Store,
+    store: PollStore,
     now: datetime,
     reason: str,
     jitter: float,
@@ -367,7 +359,7 @@ def _failed(
     return PollReport(source=source.name, error=reason)
 
 
-def _gone(source: SourceSpec, store: Store, now: datetime, location: str) -> PollReport:
+def _gone(source: SourceSpec, store: PollStore, now: datetime, location: str) -> PollReport:
     """410 Gone: stop polling and say so; editing the source in the config revives it."""
     reason = f"HTTP 410 Gone from {location}: polling stopped until the source is edited"
     log.error("source is gone", extra={"source": source.name, "url": location})
@@ -378,14 +370,14 @@ def _gone(source: SourceSpec, store: Store, now: datetime, location: str) -> Pol
     return PollReport(source=source.name, error=reason)
 
 
-def _held(source: SourceSpec, store: Store, held: HostHeld) -> PollReport:
+def _held(source: SourceSpec, store: PollStore, held: HostHeld) -> PollReport:
     """The host asked every client to wait: move the poll, count no error."""
     log.info("host holds polls back", extra={"source": source.name, "reason": held.reason})
     try:
         store.release(source.name, due_at=held.until, reason=held.reason)
     except AggregatorError as e:
         log.error("could not move the poll", extra={"source": source.name, "reason": str(e)})
-    return PollReport(source=source.name, not_modified=True)
+    return PollReport(source=source.name, held=True)
 
 
 def _advertised(source: SourceSpec, fetched: Fetched) -> HubLinks | None:

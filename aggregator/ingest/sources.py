@@ -1,6 +1,7 @@
 """The registry: source kind -> parser, location -> fetcher.
 
-Adding a kind is one parser module and one line in KINDS_BY_NAME.
+Adding a kind is one parser module, its name in `Kind` and `KINDS` (core/types.py), and
+one line in KINDS_BY_NAME.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from aggregator.core.types import (
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.http import fetch_http
 from aggregator.fetch.limits import FetchLimits, HostRule
-from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts
+from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts, host_of
 from aggregator.parse.article import parse_article
 from aggregator.parse.feeds.feed import parse_feed
 from aggregator.parse.live.liveblog import split_liveblog
@@ -118,7 +119,7 @@ class Fetchers:
         if self.shared is None:
             yield
             return
-        with self.shared.slot(source, url, now):
+        with self.shared.slot(source, url, now, self.limits.rule_for(host_of(url))):
             yield
 
     def _hold(self, url: str, until: datetime) -> None:

@@ -1,5 +1,6 @@
-"""The scheduler: one APScheduler job that ticks every second and claims due sources
-from the store, plus a watcher on the config file.
+"""The scheduler: an APScheduler job that ticks every second and claims due sources
+from the store, beside two slower ones that re-read the config file when it changed
+(every CONFIG_CHECK_SECONDS) and tend WebSub subscriptions (every WEBSUB_CHECK_SECONDS).
 
     tick        every TICK_SECONDS (APScheduler is the clock)
     | claim     store.claim_due: sources whose next_attempt_at has come and that no
@@ -35,7 +36,7 @@ from aggregator.ingest.parsing import INLINE, Parsing
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.watch import FileWatcher
-from aggregator.store import Store
+from aggregator.store.roles import WorkerStore
 from aggregator.websub.subscriber import Subscriber
 
 log = logging.getLogger("aggregator.worker")
@@ -61,7 +62,7 @@ class Worker:
     def __init__(
         self,
         live: LiveSettings,
-        store: Store,
+        store: WorkerStore,
         fetchers: Fetchers,
         *,
         on_change: OnChange | None = None,
@@ -96,6 +97,7 @@ class Worker:
 
     def start(self) -> None:
         self.apply_settings(self.live.current)
+        self._free_abandoned_leases()
         for job_id, job, seconds in (
             ("__tick__", self.tick, TICK_SECONDS),
             ("__config__", self.check_config, CONFIG_CHECK_SECONDS),
@@ -107,6 +109,15 @@ class Worker:
         self.scheduler.start()
         self._watch_files()
         log.info("scheduler started", extra={"sources": len(self._specs), "owner": self.owner})
+
+    def _free_abandoned_leases(self) -> None:
+        try:
+            freed = self.store.release_abandoned(self.owner, process_alive)
+        except AggregatorError as e:
+            log.error("could not free abandoned leases", extra={"reason": str(e)})
+            return
+        if freed:
+            log.info("freed leases of a process that is gone", extra={"sources": len(freed)})
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -129,11 +140,6 @@ class Worker:
                     self._busy.add(name)
                 self._pool.submit(self._poll_claimed, name, None)
         return claimed
-
-    def poll_due(self, now: datetime) -> list[PollReport]:
-        """Claim and poll every source due at `now`, one by one in this thread."""
-        claimed = self._claim(now, len(self._specs) or 1)
-        return [r for r in (self._poll_claimed(name, now) for name in claimed) if r]
 
     def poll_source(self, name: str, *, now: datetime | None = None) -> PollReport | None:
         """Poll one configured source now, whatever its schedule (None if unknown)."""
@@ -278,3 +284,16 @@ def _log_report(report: PollReport) -> None:
         log.info("poll stored changes", extra=fields)
     else:
         log.debug("poll unchanged", extra=fields)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (signal 0 checks only)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -160,11 +160,12 @@ def _index_item(story: StorySpec, count: int, base: str, sources: Sequence[Sourc
     )
 
 
-def render_not_found(what: str) -> str:
-    """The page a browser gets for a story or page that does not exist."""
-    head = _head("Not found", None, None)
+def render_not_found(what: str, heading: str = "Not found") -> str:
+    """The page a browser gets for a story or page that does not exist (or, with its
+    heading, for one that cannot be shown now)."""
+    head = _head(heading, None, None)
     body = (
-        f"<header><h1>Not found</h1></header><main><p>{escape(what)}.</p>"
+        f"<header><h1>{escape(heading)}</h1></header><main><p>{escape(what)}.</p>"
         '<p><a href="/">All stories</a></p></main>'
     )
     return _document(head, body, "UTC")

@@ -212,10 +212,6 @@ def split(c: Connection, entry_id: int, source: str, now: datetime) -> int:
     return new_id
 
 
-def members_of(c: Connection, entry_id: int) -> list[Row[Any]]:
-    return _members(c, entry_id)
-
-
 def _entry_from_copy(c: Connection, row: Row[Any], copy: Row[Any], now: datetime) -> int:
     values = {k: v for k, v in row._mapping.items() if k != "id"}
     values.update({k: getattr(copy, k) for k in _COPY_COLUMNS if getattr(copy, k) is not None})

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.core.errors import StoreError
+from aggregator.fetch.limits import HostRule
 from aggregator.fetch.politeness import HostBusy, HostHeld, host_of
 from aggregator.store.failures import db_reason
 
@@ -69,15 +70,20 @@ class PostgresHosts:
         self.wait = wait
 
     @contextmanager
-    def slot(self, source: str, url: str, now: datetime) -> Iterator[None]:
-        """Hold one of the host's slots (and wait for its turn) for the block."""
+    def slot(
+        self, source: str, url: str, now: datetime, rule: HostRule | None = None
+    ) -> Iterator[None]:
+        """Hold one of the host's slots (and wait for its turn) for the block. `rule`:
+        the host's share and gap as this process's config says (every process reads
+        the same file); the gate's own defaults without one."""
         host = host_of(url)
         key = host_key(host)
+        per_host, gap = (rule.per_host, rule.host_gap) if rule else (self.per_host, self.gap)
         with self._session() as c:
-            number = self._acquire(c, key, source, host, now)
+            number = self._acquire(c, key, source, host, now, per_host)
             try:
-                if self.gap > 0:
-                    self._wait_for_turn(c, host)
+                if gap > 0:
+                    self._wait_for_turn(c, host, gap)
                 yield
             finally:
                 _release(c, key, number)
@@ -94,12 +100,14 @@ class PostgresHosts:
         with self._session() as c:
             c.execute(_HOLD, {"host": host_of(url), "until": naive_utc})
 
-    def _acquire(self, c: Connection, key: int, source: str, host: str, now: datetime) -> int:
+    def _acquire(
+        self, c: Connection, key: int, source: str, host: str, now: datetime, per_host: int
+    ) -> int:
         deadline = time.monotonic() + self.wait
-        first = random.randrange(self.per_host)  # spread the holders over the slots
+        first = random.randrange(per_host)  # spread the holders over the slots
         while True:
-            for offset in range(self.per_host):
-                number = (first + offset) % self.per_host
+            for offset in range(per_host):
+                number = (first + offset) % per_host
                 if c.execute(_TRY, {"host": key, "slot": number}).scalar():
                     return number
             if time.monotonic() >= deadline:
@@ -107,8 +115,8 @@ class PostgresHosts:
                 raise HostBusy(source, host, now + timedelta(seconds=BUSY_RETRY_SECONDS), now)
             time.sleep(SLOT_RETRY_SECONDS * (0.5 + random.random()))
 
-    def _wait_for_turn(self, c: Connection, host: str) -> None:
-        wait = float(c.execute(_TURN, {"host": host, "gap": self.gap}).scalar() or 0.0)
+    def _wait_for_turn(self, c: Connection, host: str, gap: float) -> None:
+        wait = float(c.execute(_TURN, {"host": host, "gap": gap}).scalar() or 0.0)
         if wait > 0:
             time.sleep(wait)
 

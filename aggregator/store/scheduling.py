@@ -1,5 +1,5 @@
-"""Writes of the schedule: which sources a worker may poll now (a lease on each), and
-the schedule columns a poll or a config change leaves in the sources row.
+"""Writes of the schedule: the sources table made to match the config, which sources a
+worker may poll now (a lease on each), and the schedule columns a poll leaves in a row.
 
 A claim is one UPDATE ... WHERE name IN (due rows) RETURNING name: on PostgreSQL the
 due rows are locked FOR UPDATE SKIP LOCKED, so workers claiming at once get disjoint
@@ -9,15 +9,16 @@ ran out (its worker died) makes the source claimable again.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, insert, or_, select, text, update
 
 from aggregator.core.types import ScheduleUpdate, SourceSpec
+from aggregator.store.connections import Part
 from aggregator.store.hints import signals_to_json
 from aggregator.store.schema import sources
-from aggregator.store.views import StoreReads
 
 REMOVED = "removed from the config"
 # What a source that moved to a new location (or came back) starts again from.
@@ -35,7 +36,41 @@ FRESH_START: dict[str, Any] = {
 }
 
 
-class ScheduleRows(StoreReads):
+# Serialises sync_sources among workers (database.py's migration lock is 0x616767).
+_SYNC_LOCK_ID = 0x616768
+
+
+class ScheduleRows(Part):
+    def sync_sources(self, specs: Sequence[SourceSpec]) -> None:
+        """Make the sources table match the config. A new source is due at once; a moved
+        one forgets its validators, its errors, a redirect and a 410; edited bounds make
+        it due at once; a source no longer configured is stopped (its row and entries
+        stay). Workers starting at once take turns (on PostgreSQL, an advisory lock)."""
+        with self.connections.writing() as c:
+            if self.connections.is_postgresql:
+                c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SYNC_LOCK_ID})
+            rows = {r.name: r for r in c.execute(select(sources)).all()}
+            for spec in specs:
+                row = rows.get(spec.name)
+                values = {"story": spec.story, "kind": spec.kind, "location": spec.location}
+                bounds = bounds_text(spec)
+                if row is None:
+                    c.execute(
+                        insert(sources).values(
+                            name=spec.name, state="{}", error_count=0, bounds=bounds, **values
+                        )
+                    )
+                    continue
+                changes = sync_changes(row, values, bounds)
+                if changes:
+                    c.execute(update(sources).where(sources.c.name == spec.name).values(**changes))
+            removed = sorted(set(rows) - {s.name for s in specs})
+            c.execute(
+                update(sources)
+                .where(sources.c.name.in_(removed), sources.c.stopped_reason.is_(None))
+                .values(stopped_reason=REMOVED, next_attempt_at=None, lease_until=None)
+            )
+
     def claim_due(self, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[str]:
         """Lease up to `limit` sources due at `now` to `owner`, oldest due first. A source
         is due when its time has come (or it has none yet), no live lease holds it, and it
@@ -53,7 +88,7 @@ class ScheduleRows(StoreReads):
             .order_by(sources.c.next_attempt_at.asc().nulls_first(), sources.c.name)
             .limit(limit)
         )
-        if self.engine.dialect.name == "postgresql":
+        if self.connections.is_postgresql:
             due = due.with_for_update(skip_locked=True)
         lease = {"lease_owner": owner, "lease_until": now + timedelta(seconds=lease_seconds)}
         claim = (
@@ -62,7 +97,7 @@ class ScheduleRows(StoreReads):
             .values(**lease)
             .returning(sources.c.name)
         )
-        with self._connection(write=True) as c:
+        with self.connections.writing() as c:
             return sorted(c.execute(claim).scalars())
 
     def claim(self, name: str, now: datetime, owner: str, lease_seconds: float) -> bool:
@@ -78,8 +113,42 @@ class ScheduleRows(StoreReads):
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
             .returning(sources.c.name)
         )
-        with self._connection(write=True) as c:
+        with self.connections.writing() as c:
             return c.execute(claim).first() is not None
+
+    def release_abandoned(self, owner: str, alive: Callable[[int], bool]) -> list[str]:
+        """End the leases held by earlier processes of this machine that are gone (a
+        crash, a kill -9), so a restarted service does not wait out their leases.
+        `owner` is this process's ("host:pid:token"): a lease of the same host is
+        abandoned when its pid is not `alive`, or is this process's pid under another
+        token (a container's service is often pid 1 every time). Leases of other
+        machines are left to run out. Returns the sources set free."""
+        mine = owner.rsplit(":", 2)
+        if len(mine) != 3:  # an owner named by hand (tests, tools): nothing to compare
+            return []
+        host, pid, _ = mine
+        freed = []
+        with self.connections.writing() as c:
+            held = c.execute(
+                select(sources.c.name, sources.c.lease_owner).where(
+                    sources.c.lease_owner.like(f"{host}:%")
+                )
+            ).all()
+            for name, holder in held:
+                parts = str(holder).rsplit(":", 2)
+                if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+                    continue
+                gone = (parts[1] == pid and holder != owner) or (
+                    parts[1] != pid and not alive(int(parts[1]))
+                )
+                if gone:
+                    c.execute(
+                        update(sources)
+                        .where(sources.c.name == name, sources.c.lease_owner == holder)
+                        .values(lease_owner=None, lease_until=None)
+                    )
+                    freed.append(str(name))
+        return freed
 
     def release(
         self,
@@ -97,7 +166,7 @@ class ScheduleRows(StoreReads):
         mine = sources.c.name == name
         if owner is not None:
             mine = and_(mine, sources.c.lease_owner == owner)
-        with self._connection(write=True) as c:
+        with self.connections.writing() as c:
             c.execute(update(sources).where(mine).values(**values))
 
 

@@ -202,6 +202,10 @@ websub_subscriptions = Table(
     Column("polled_change_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Why the last request to the hub failed (refused address, no answer); NULL once
+    # one went through.
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
     UniqueConstraint("token", name="uq_websub_subscriptions_token"),
     UniqueConstraint("source", "hub", name="uq_websub_subscriptions_source_hub"),
 )

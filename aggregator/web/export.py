@@ -11,12 +11,12 @@ from aggregator.config import LiveSettings, Settings
 from aggregator.core.errors import AggregatorError
 from aggregator.core.types import StorySpec
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat, render_feed, titled
-from aggregator.store import Store
+from aggregator.store.roles import ViewStore
 
 log = logging.getLogger("aggregator.export")
 
 
-def render_story(store: Store, settings: Settings, story: StorySpec, fmt: FeedFormat) -> bytes:
+def render_story(store: ViewStore, settings: Settings, story: StorySpec, fmt: FeedFormat) -> bytes:
     story_url = settings.service.public_url + f"/stories/{story.id}"
     view = titled(store.story_view(story, everything=True), settings.source_titles)
     return render_feed(view, fmt, story_url=story_url)
@@ -42,7 +42,7 @@ class OutputWriter:
     """Writes every format of a story into `[service] output_dir`, when one is set,
     whenever the story changes."""
 
-    def __init__(self, store: Store, live: LiveSettings) -> None:
+    def __init__(self, store: ViewStore, live: LiveSettings) -> None:
         self.store = store
         self.live = live
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aggregator.core.types import StorySpec, StoryView
-from aggregator.store import Store
-from aggregator.store.notify import StoryChanges
+from aggregator.store.roles import ViewStore
+from aggregator.web.changes import StoryChanges
 
 Renderer = Callable[[StoryView, str], bytes]
 FRESH_SECONDS = 1.0
@@ -56,7 +56,7 @@ class _Kept:
 class RenderCache:
     def __init__(
         self,
-        store: Store,
+        store: ViewStore,
         changes: StoryChanges | None = None,
         *,
         fresh_seconds: float = FRESH_SECONDS,
@@ -80,6 +80,12 @@ class RenderCache:
         if self.changes.generation(story.id) != kept.generation:
             return None
         return kept.rendered
+
+    def last(self, story: StorySpec, form: str, base: str) -> Rendered | None:
+        """The kept rendering however old, for when the store cannot be asked."""
+        with self._lock:
+            kept = self._kept.get((story.id, form))
+        return kept.rendered if kept is not None and kept.version[1:] == (story, base) else None
 
     def get(
         self, story: StorySpec, form: str, base: str, render: Renderer, archive: int | None = None

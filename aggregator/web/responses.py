@@ -74,3 +74,18 @@ def not_found(request: Request, reason: str | None = None) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         return HTMLResponse(render_not_found(reason), status_code=404)
     return JSONResponse({"error": reason}, status_code=404)
+
+
+# How long a client is asked to wait while the store cannot be reached.
+UNAVAILABLE_RETRY_SECONDS = 30
+
+
+async def store_unavailable(request: Request, error: Exception) -> Response:
+    """503 with Retry-After for any request the store could not answer: the reason is
+    told in a few words (StoreError's own), never a traceback or SQL."""
+    reason = "the store cannot be reached; try again shortly"
+    headers = {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS), "Cache-Control": "no-store"}
+    if "text/html" in request.headers.get("accept", ""):
+        page = render_not_found(reason, heading="Unavailable")
+        return HTMLResponse(page, status_code=503, headers=headers)
+    return JSONResponse({"error": reason}, status_code=503, headers=headers)

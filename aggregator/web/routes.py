@@ -41,12 +41,14 @@ from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.opml import OPML_TYPE, render_opml
 from aggregator.publish.page import SourceLine, render_index, render_page
 from aggregator.publish.timefmt import format_rfc3339
-from aggregator.store import Store
 from aggregator.store.database import status
-from aggregator.store.notify import Listener, StoryChanges
-from aggregator.store.views import SourceHealth
+from aggregator.store.health import SourceHealth
+from aggregator.store.notify import Listener
+from aggregator.store.roles import WebStore
+from aggregator.store.subscriptions import Subscriptions
+from aggregator.web.changes import StoryChanges
 from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
-from aggregator.web.responses import conditional, not_found
+from aggregator.web.responses import conditional, not_found, store_unavailable
 from aggregator.web.streams import MAX_STREAMS, STREAM_RECHECK_SECONDS, EventStreams
 from aggregator.websub.callback import websub_routes
 
@@ -73,7 +75,7 @@ class Live:
 
 
 def create_app(
-    store: Store, live: LiveSettings, streams: Live | None = None, parsing: Parsing = INLINE
+    store: WebStore, live: LiveSettings, streams: Live | None = None, parsing: Parsing = INLINE
 ) -> Starlette:
     """The one app factory, for the service and for tests alike. `parsing` runs the CPU
     work of WebSub pushes."""
@@ -95,7 +97,11 @@ def create_app(
         Route("/stories/{story_id}/archive/{archive:int}", site.page),
     ]
     routes += websub_routes(store, live, on_change=site.streams.changes.changed, parsing=parsing)
-    app = Starlette(routes=routes, middleware=[Middleware(CountRequests)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(CountRequests)],
+        exception_handlers={StoreError: store_unavailable},
+    )
     # Starlette answers "/x/" with a redirect to "/x" built from the Host header: a
     # reflected redirect anyone can aim elsewhere. Unknown paths get a 404 instead.
     app.router.redirect_slashes = False
@@ -103,7 +109,7 @@ def create_app(
 
 
 class _Site:
-    def __init__(self, store: Store, live: LiveSettings, streams: Live) -> None:
+    def __init__(self, store: WebStore, live: LiveSettings, streams: Live) -> None:
         self.store = store
         self.live = live
         self.streams = streams
@@ -131,8 +137,17 @@ class _Site:
         node = {"role": self.streams.role, "notifications": self._notifications()}
         try:
             rows = await anyio.to_thread.run_sync(self.store.source_health, names)
+            hubs = await anyio.to_thread.run_sync(Subscriptions(self.store).all)
         except StoreError as e:
             failed = {"ok": False, **node, "store": "unreachable", "error": str(e)}
+            return JSONResponse(failed, 503)
+        websub: dict[str, list[dict[str, str | None]]] = {}
+        for hub in hubs:
+            state = {"hub": hub.hub, "state": hub.state, "last_error": hub.last_error}
+            websub.setdefault(hub.source, []).append(state)
+        if (full := self.store.write_failure) is not None:
+            # Reads work, so the feeds are served, but nothing new can be stored.
+            failed = {"ok": False, **node, "store": "not writable", "error": full}
             return JSONResponse(failed, 503)
         sources = [
             {
@@ -147,6 +162,7 @@ class _Site:
                 "schedule_reason": r.schedule_reason,
                 "stopped_reason": r.stopped_reason,
                 "moved_to": r.moved_to,
+                "websub": websub.get(r.name, []),
             }
             for r in rows
         ]
@@ -268,7 +284,19 @@ class _Site:
         rendered = self.rendered.peek(story, form, base)
         if rendered is None:
             get = self.rendered.get
-            rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
+            try:
+                rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
+            except StoreError as e:
+                # Readers keep the last copy this process rendered (their validators still
+                # match it); with none, the app's handler answers 503.
+                rendered = self.rendered.last(story, form, base)
+                if rendered is None:
+                    raise
+                log.warning("store unreachable, serving the last copy", extra={"reason": str(e)})
+                response = conditional(request, rendered, media_type, "no-cache")
+                # Marked stale (RFC 7234 §5.5.1's 110), for whoever looks.
+                response.headers["Warning"] = '110 aggregator "Response is Stale"'
+                return response
         if rendered is None:
             return not_found(request, f"no archive page {archive} of story {story.id!r}")
         # Archive pages keep their entries; only an edit or deletion of one changes them.
@@ -285,7 +313,7 @@ class _Site:
         return render_feed(self._titled(view), "json", story_url=base, hub_url=self._hub())
 
 
-def failing_count(store: Store, names: Sequence[str]) -> int | None:
+def failing_count(store: WebStore, names: Sequence[str]) -> int | None:
     """How many of the sources are failing, for the metrics; None if the store is down."""
     try:
         return len(_failing(store.source_health(names)))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import anyio
 
 from aggregator.core.types import StreamEvent
-from aggregator.store.notify import StoryChanges
+from aggregator.web.changes import StoryChanges
 
 ReadEvents = Callable[[str, int], list[StreamEvent]]
 _Running = tuple[tuple[int, int], "asyncio.Future[list[StreamEvent]]"]
@@ -27,7 +27,6 @@ class SharedReads:
     def __init__(self, read: ReadEvents, changes: StoryChanges) -> None:
         self.read = read
         self.changes = changes
-        self.reads_started = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: dict[tuple[str, int], _Running] = {}
 
@@ -49,7 +48,6 @@ class SharedReads:
         return await asyncio.shield(running[1])
 
     async def _read(self, story: str, after: int) -> list[StreamEvent]:
-        self.reads_started += 1
         return await anyio.to_thread.run_sync(self.read, story, after)
 
     def _forget(self, key: tuple[str, int], running: _Running) -> None:

@@ -20,8 +20,8 @@ from aggregator.core.digits import INTEGER_MAX, read_count
 from aggregator.metrics import STREAM_CLIENTS
 from aggregator.publish.feeds import titled_entry
 from aggregator.publish.stream import format_comment, format_event, format_retry
-from aggregator.store import Store
-from aggregator.store.notify import StoryChanges
+from aggregator.store.roles import StreamStore
+from aggregator.web.changes import StoryChanges
 from aggregator.web.responses import not_found
 from aggregator.web.shared_reads import SharedReads
 
@@ -41,7 +41,7 @@ class EventStreams:
 
     def __init__(
         self,
-        store: Store,
+        store: StreamStore,
         live: LiveSettings,
         changes: StoryChanges,
         recheck_seconds: float,

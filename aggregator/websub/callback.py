@@ -30,7 +30,7 @@ from aggregator.core.types import SourceSpec
 from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.parsing import INLINE, Parsing
 from aggregator.ingest.pipeline import ingest_pushed
-from aggregator.store import Store
+from aggregator.store.roles import CallbackStore
 from aggregator.store.subscriptions import Subscriptions
 from aggregator.websub.rules import (
     Subscription,
@@ -47,7 +47,7 @@ OnChange = Callable[[str], None]
 
 
 def websub_routes(
-    store: Store,
+    store: CallbackStore,
     live: LiveSettings,
     *,
     on_change: OnChange | None = None,
@@ -66,7 +66,7 @@ class _BodyTooLarge(Exception):
 class _Callback:
     def __init__(
         self,
-        store: Store,
+        store: CallbackStore,
         live: LiveSettings,
         on_change: OnChange | None,
         max_bytes: int,

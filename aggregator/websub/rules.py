@@ -6,7 +6,7 @@
     check_signature   X-Hub-Signature against the body and our secret (§7.1)
     takes_secret      whether a hub may be given hub.secret: over https only (§5.1)
     renewal_due       re-subscribe before the lease ends (§5.3.1)
-    has_gone_quiet    polling finds news the hub never pushed -> fall back to polling
+    has_gone_quiet    polling finds news the hub never pushed -> re-subscribe
 
 No I/O and no clock here: `now`, bodies and headers come in as arguments.
 """
@@ -62,6 +62,8 @@ class Subscription:
     polled_change_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Why the last request to the hub failed; None once one went through.
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def renewal_due(subscription: Subscription, now: datetime) -> bool:
 
 def has_gone_quiet(subscription: Subscription, interval: float) -> bool:
     """Polling found news while the hub had pushed nothing for QUIET_AFTER_INTERVALS
-    poll intervals: the hub is not delivering, so poll again and re-subscribe."""
+    poll intervals: the hub is not delivering, so re-subscribe (polling never stopped)."""
     changed = subscription.polled_change_at
     if subscription.state != "active" or changed is None:
         return False

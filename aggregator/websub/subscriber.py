@@ -7,13 +7,12 @@
     after_fetch  given a topic's hub links: subscribe when the hub can reach us
     renew_due    re-subscribe before leases end (§5.3.1)
     quiet        sources whose hub went quiet: re-subscribe; the worker polls them as before
-    is_pushed    whether a source's news arrives by push (the worker may poll it less)
 
 Discovery costs no request: the poll's own response is read (pipeline.poll, `find_hubs`),
 and a poll that failed is followed by nothing. A hub is the feed's choice, not the
-operator's, so it must be a public address (websub/hub_requests.py says which are trusted), and
-only an https hub is given hub.secret (§5.1); one on plain http is used only when
-`[service] websub_http_hubs` allows it, as its pushes cannot be authenticated.
+operator's, so it must be a public address (hub_requests.py says which hosts are
+trusted), and only an https hub is given hub.secret (§5.1); one on plain http is used
+only when `[service] websub_http_hubs` allows it, as its pushes cannot be authenticated.
 
 The hub answers a subscription request later, with a GET to our callback URL
 (aggregator.websub.callback), which turns the stored row active.
@@ -34,7 +33,7 @@ from aggregator.core.errors import AggregatorError, FetchError
 from aggregator.core.types import PollReport, SourceSpec
 from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.sources import Fetchers
-from aggregator.store import Store
+from aggregator.store.roles import SubscriptionStore
 from aggregator.store.subscriptions import Subscriptions
 from aggregator.websub.hub_requests import post_form
 from aggregator.websub.rules import (
@@ -60,7 +59,7 @@ class Subscriber:
     def __init__(
         self,
         live: LiveSettings,
-        store: Store,
+        store: SubscriptionStore,
         client: httpx.Client,
         limits: FetchLimits,
         *,
@@ -164,15 +163,6 @@ class Subscriber:
                 names.append(spec.name)
         return names
 
-    def is_pushed(self, name: str, now: datetime) -> bool:
-        spec = self._spec(name)
-        return spec is not None and any(
-            s.state == "active"
-            and (s.lease_until is None or s.lease_until > now)
-            and not has_gone_quiet(s, spec.interval)
-            for s in self.subscriptions.for_source(name)
-        )
-
     def unsubscribe(self, name: str, now: datetime) -> None:
         """Ask the hubs to stop: for a source removed from the config."""
         for subscription in self.subscriptions.for_source(name):
@@ -235,8 +225,11 @@ class Subscriber:
                 )
         except FetchError as e:
             log.warning("websub request refused", extra={**fields, "reason": e.reason})
+            self.subscriptions.record_request(subscription.token, e.reason, now)
             return
         log.info("websub request sent", extra=fields)
+        if subscription.last_error is not None:
+            self.subscriptions.record_request(subscription.token, None, now)
 
     def _trusted(self, name: str) -> list[str]:
         """The hosts the operator named: the source's URL and our own hub."""

@@ -99,7 +99,7 @@ def test_a_failing_write_is_told_without_its_sql_or_values(store: Store) -> None
     duplicate = insert(sources).values(
         name="gazette", story="story", kind="feed", location=LEAK, state="{}", error_count=0
     )
-    with pytest.raises(StoreError) as caught, store._connection(write=True) as c:
+    with pytest.raises(StoreError) as caught, store.connections.writing() as c:
         c.execute(duplicate)
     told = str(caught.value)
     assert told.startswith("cannot write to the store: ") and "unique" in told.lower()

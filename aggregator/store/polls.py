@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import select, update
 
 from aggregator.core.types import (
     Decision,
@@ -27,22 +27,13 @@ from aggregator.core.types import (
     ScheduleUpdate,
     SourceSpec,
 )
-from aggregator.store import clusters, known
+from aggregator.store import known
+from aggregator.store.connections import Connections, Part
 from aggregator.store.deciding import StoryLocks
 from aggregator.store.hints import signals_from_json
-from aggregator.store.notify import announce
-from aggregator.store.scheduling import (
-    REMOVED,
-    ScheduleRows,
-    bounds_text,
-    scheduled,
-    sync_changes,
-)
-from aggregator.store.schema import entries, events, sources
-from aggregator.store.writes import hold_story_events, mark_changed, write_and_announce
-
-# Serialises sync_sources among workers (database.py's migration lock is 0x616767).
-_SYNC_LOCK_ID = 0x616768
+from aggregator.store.scheduling import scheduled
+from aggregator.store.schema import sources
+from aggregator.store.writes import write_and_announce
 
 
 @dataclass(frozen=True)
@@ -60,48 +51,20 @@ class SourceStatus:
     stopped_reason: str | None = None
 
 
-class Store(ScheduleRows):
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self._story_locks = StoryLocks(engine)
+class PollWrites(Part):
+    def __init__(self, connections: Connections) -> None:
+        super().__init__(connections)
+        # Deciding holds its lock across the read and the write, on a PostgreSQL session
+        # or a file of its own: outside any one transaction, so beside the connections.
+        self._story_locks = StoryLocks(connections.engine)
 
     def deciding(self, story: str) -> AbstractContextManager[None]:
         """Hold around `known_for` .. `apply` of one poll: decisions for one story are
         made one at a time, each seeing the last one's writes (store/deciding.py)."""
         return self._story_locks.deciding(story)
 
-    def sync_sources(self, specs: Sequence[SourceSpec]) -> None:
-        """Make the sources table match the config. A new source is due at once; a moved
-        one forgets its validators, its errors, a redirect and a 410; edited bounds make
-        it due at once; a source no longer configured is stopped (its row and entries
-        stay). Workers starting at once take turns (on PostgreSQL, an advisory lock)."""
-        with self._writing() as c:
-            if self.engine.dialect.name == "postgresql":
-                c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SYNC_LOCK_ID})
-            rows = {r.name: r for r in c.execute(select(sources)).all()}
-            for spec in specs:
-                row = rows.get(spec.name)
-                values = {"story": spec.story, "kind": spec.kind, "location": spec.location}
-                bounds = bounds_text(spec)
-                if row is None:
-                    c.execute(
-                        insert(sources).values(
-                            name=spec.name, state="{}", error_count=0, bounds=bounds, **values
-                        )
-                    )
-                    continue
-                changes = sync_changes(row, values, bounds)
-                if changes:
-                    c.execute(update(sources).where(sources.c.name == spec.name).values(**changes))
-            removed = sorted(set(rows) - {s.name for s in specs})
-            c.execute(
-                update(sources)
-                .where(sources.c.name.in_(removed), sources.c.stopped_reason.is_(None))
-                .values(stopped_reason=REMOVED, next_attempt_at=None, lease_until=None)
-            )
-
     def source_status(self, name: str) -> SourceStatus:
-        with self._reading() as c:
+        with self.connections.reading() as c:
             row = c.execute(select(sources).where(sources.c.name == name)).first()
         if row is None:
             return SourceStatus(FetchState())
@@ -124,7 +87,7 @@ class Store(ScheduleRows):
         read whole (which a re-keyed or deleted post could be); the story's fingerprints
         equal to one in the batch; the copies sharing an LSH band key with it; and the
         splits made by hand."""
-        with self._reading() as c:
+        with self.connections.reading() as c:
             return known.known_for(c, source, batch, pages)
 
     def apply(
@@ -138,7 +101,7 @@ class Store(ScheduleRows):
     ) -> PollReport:
         """Store the decisions, deletions, new fetch state and the source's next poll
         (ending its lease) together, or none of them."""
-        with self._writing() as c:
+        with self.connections.writing() as c:
             # The first statement writes, so SQLite takes its write lock before any read.
             c.execute(
                 update(sources)
@@ -163,7 +126,7 @@ class Store(ScheduleRows):
     ) -> PollReport:
         """Write what a WebSub push decided, in one transaction. Unlike `apply` it leaves
         the source row alone: validators, schedule and a worker's lease belong to polling."""
-        with self._writing() as c:
+        with self.connections.writing() as c:
             return write_and_announce(c, source, decisions, deletions, now)
 
     def record_failure(
@@ -179,7 +142,7 @@ class Store(ScheduleRows):
         """Record a failed poll and end its lease; returns the consecutive error count.
         `stopped` (410 Gone) stops the source until its config changes: no retry."""
         stop = {"stopped_at": now, "stopped_reason": reason} if stopped else {}
-        with self._writing() as c:
+        with self.connections.writing() as c:
             c.execute(
                 update(sources)
                 .where(sources.c.name == source.name)
@@ -196,24 +159,6 @@ class Store(ScheduleRows):
             )
             count = c.execute(select(sources.c.error_count).where(sources.c.name == source.name))
             return int(count.scalar() or 0)
-
-    def split(self, entry_id: int, source_name: str, now: datetime) -> int:
-        """Undo a merge: `source_name`'s copies leave the entry for one of their own, and
-        stay apart on later polls. Returns the new entry's id."""
-        with self._writing() as c:
-            story = str(c.execute(select(entries.c.story).where(entries.c.id == entry_id)).scalar())
-            new_id = clusters.split(c, entry_id, source_name, now)
-            hold_story_events(c, story)
-            for changed, kind in ((new_id, "new"), (entry_id, "update")):
-                c.execute(
-                    insert(events).values(story=story, entry_id=changed, kind=kind, created_at=now)
-                )
-            mark_changed(c, story, now)
-            announce(c, story)
-        return new_id
-
-    def _writing(self) -> AbstractContextManager[Connection]:
-        return self._connection(write=True)
 
 
 def _state_to_json(state: FetchState) -> str:
