@@ -1,4 +1,6 @@
-"""Shared fixtures: a store on SQLite and on PostgreSQL, and the seed documents."""
+"""Fixtures every tier shares: a store on SQLite and on PostgreSQL. A test that needs the
+PostgreSQL server (its fixtures, or the postgresql case of `database_url`) is marked
+`postgres`; where there is no server it skips, except under CI=true, where it fails."""
 
 from __future__ import annotations
 
@@ -60,3 +62,14 @@ def store(database_url: str) -> Iterator[Store]:
     opened = open_store(database_url)
     yield opened
     opened.engine.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # By fixture, not by hand: a test that starts using PostgreSQL is marked with it.
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("database_url") if callspec is not None else None
+        if "postgres_server" in item.fixturenames or case == "postgresql":
+            item.add_marker(pytest.mark.postgres)

@@ -8,8 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.feedcheck import check_atom, check_jsonfeed, parse_rfc3339
 from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
+from tests.support.processes import aggregator
+
+pytestmark = pytest.mark.slow
 
 CONFIG = """
 [service]
@@ -29,16 +34,6 @@ name = "broken"
 kind = "liveblog"
 path = "missing.txt"
 """
-
-
-def aggregator(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 def make_config(tmp_path: Path) -> Path:

@@ -30,10 +30,16 @@ from aggregator.ingest.pipeline import poll
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.service import http_fetchers
 from aggregator.store import Store, open_store
-from aggregator.store.notify import StoryChanges
-from tests.e2e.test_service_e2e import free_port, kill_all, read_events, wait_for
+from aggregator.web.changes import StoryChanges
 from tests.support.builders import T0
 from tests.support.paths import LIVEBLOG_SEED, ROOT
+from tests.support.processes import (
+    free_port,
+    kill_all,
+    read_events,
+    save_like_an_editor,
+    wait_for,
+)
 
 CONFIG = """
 [service]
@@ -104,9 +110,7 @@ class Deployment:
         title, body = NEW_POSTS[n]
         text = live.read_text(encoding="utf-8")
         text = text.replace("Live updates\n\n", f"Live updates\n\n{title}\n\n{body}\n\n", 1)
-        temporary = live.with_suffix(".swp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(live)
+        save_like_an_editor(live, text)
 
     def poll_here(self, n: int, *, new: int = 1) -> None:
         """This test is the writer: the real pipeline, through Store.apply."""
@@ -178,6 +182,7 @@ def test_a_change_wakes_the_waiters_of_its_story_from_any_thread() -> None:
     assert asyncio.run(scenario()) == (True, True, True, True)
 
 
+@pytest.mark.slow
 def test_each_web_node_streams_every_new_entry_and_a_client_resumes_on_the_other(
     deployment: Deployment,
 ) -> None:
@@ -212,6 +217,7 @@ def test_each_web_node_streams_every_new_entry_and_a_client_resumes_on_the_other
     assert health["last_attempt_at"] == format_rfc3339(T0 + timedelta(minutes=3))
 
 
+@pytest.mark.slow
 def test_a_worker_polls_without_a_port_and_a_web_node_streams_what_it_stores(
     deployment: Deployment,
 ) -> None:

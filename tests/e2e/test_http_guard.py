@@ -135,6 +135,7 @@ def test_a_head_of_more_than_100_headers_is_refused(headers: int, status: bytes)
         assert read_all(sock).startswith(b"HTTP/1.1 " + status)
 
 
+@pytest.mark.slow
 def test_a_slow_head_is_cut_after_the_head_timeout() -> None:
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
         start = time.monotonic()
@@ -149,6 +150,7 @@ def test_a_slow_head_is_cut_after_the_head_timeout() -> None:
     assert SHORT.head_timeout <= cut_after < SHORT.head_timeout + 1.5
 
 
+@pytest.mark.slow
 def test_a_slow_body_is_cut_after_the_body_timeout() -> None:
     head = b"POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
@@ -160,6 +162,7 @@ def test_a_slow_body_is_cut_after_the_body_timeout() -> None:
     assert SHORT.body_timeout <= elapsed < SHORT.body_timeout + 1.5
 
 
+@pytest.mark.slow
 def test_no_408_follows_an_answer_sent_before_the_body() -> None:
     head = b"PUT /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
@@ -168,6 +171,7 @@ def test_no_408_follows_an_answer_sent_before_the_body() -> None:
     assert answer.startswith(b"HTTP/1.1 405 ") and b"408" not in answer
 
 
+@pytest.mark.slow
 def test_a_silent_connection_is_closed_after_the_head_timeout() -> None:
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
         start = time.monotonic()
@@ -176,6 +180,7 @@ def test_a_silent_connection_is_closed_after_the_head_timeout() -> None:
     assert SHORT.head_timeout <= elapsed < SHORT.head_timeout + 1.0
 
 
+@pytest.mark.slow
 def test_keep_alive_serves_again_then_closes_when_idle() -> None:
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
         for _ in range(3):
@@ -187,6 +192,7 @@ def test_keep_alive_serves_again_then_closes_when_idle() -> None:
         assert time.monotonic() - start < SHORT.keep_alive + 0.5
 
 
+@pytest.mark.slow
 def test_blank_lines_after_a_response_do_not_keep_a_connection_open() -> None:
     """A blank line stops uvicorn's keep-alive timer without starting a request."""
     with serving(small_app(), limits=SHORT) as base, connected(base) as sock:
@@ -209,6 +215,7 @@ def enough_descriptors(needed: int) -> None:
 
 
 @pytest.mark.parametrize("max_connections", [500, 4096])
+@pytest.mark.slow
 def test_a_flood_of_half_open_connections_does_not_stop_a_normal_client(
     max_connections: int,
 ) -> None:
@@ -226,6 +233,7 @@ def test_a_flood_of_half_open_connections_does_not_stop_a_normal_client(
         assert timed_get(base) < 1.0
 
 
+@pytest.mark.slow
 def test_when_every_connection_is_busy_a_newcomer_gets_503() -> None:
     release = threading.Event()
     limits = ServerLimits(max_connections=3)
@@ -260,6 +268,7 @@ def follow(base: str, lines: list[str], until: str) -> None:
                 return
 
 
+@pytest.mark.slow
 def test_event_streams_outlive_the_timeouts_and_are_capped(store: Store, tmp_path: Path) -> None:
     settings = one_live_page(store, tmp_path)
     spec = settings.sources[0]
@@ -310,6 +319,7 @@ uvicorn.Server(config).run()
 """
 
 
+@pytest.mark.slow
 def test_a_flood_past_the_descriptor_limit_leaves_room_for_a_normal_client() -> None:
     """The server runs with 1,024 descriptors; 1,000 connections that send nothing
     cannot take them all: the longest waiting are closed for the newest."""

@@ -54,6 +54,7 @@ def curl_conditional(url: str, etag: str, last_modified: str) -> tuple[str, str]
     return status, body
 
 
+@pytest.mark.slow
 def test_a_backdated_post_reaches_a_libcurl_reader_across_a_restart(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.processes import (
+    free_port,
+    kill_all,
+    save_like_an_editor,
+    start_service,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -80,51 +84,25 @@ def _page_text(posts: list[tuple[str, str]]) -> str:
     return "Live updates\n\n" + "\n\n".join(reversed(blocks)) + "\n"
 
 
-def _save(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".swp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
-def _wait(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = check()
-            if found:
-                return found
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {check.__name__}")
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     _need_browser()
     live = tmp_path / "live.txt"
     live.write_text(_page_text(POSTS), encoding="utf-8")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     config = tmp_path / "aggregator.toml"
     config.write_text(CONFIG.format(db=tmp_path / "var" / "agg.sqlite", port=port))
-    with (tmp_path / "service.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run.py", "--config", str(config)], cwd=ROOT, stderr=log
-        )
+    process = start_service(config, tmp_path / "service.log")
     base = f"http://127.0.0.1:{port}"
     try:
 
         def stored() -> bool:
             return "Victims" in httpx.get(f"{base}/stories/inquiry.atom", timeout=5).text
 
-        _wait(stored)
+        wait_for(stored)
         yield base, live
     finally:
-        process.kill()
-        process.wait()
+        kill_all([process])
 
 
 @pytest.fixture
@@ -158,12 +136,12 @@ def test_a_new_post_appears_in_place_without_a_reload(
     assert _titles(browser)[:3] == [t for t, _ in reversed(POSTS)]
     browser.execute_script("window.stillTheSamePage = true")
 
-    _save(live, _page_text([*POSTS, (NEW_TITLE, NEW_TEXT)]))
+    save_like_an_editor(live, _page_text([*POSTS, (NEW_TITLE, NEW_TEXT)]))
 
     def shown() -> bool:
         return NEW_TITLE in _titles(browser)
 
-    _wait(shown)
+    wait_for(shown)
     assert browser.execute_script("return window.stillTheSamePage") is True
     assert _titles(browser)[0] == NEW_TITLE  # the newest time goes on top
     marker = browser.execute_script(
@@ -178,14 +156,14 @@ def test_a_new_post_appears_in_place_without_a_reload(
     assert status.startswith("1 update arrived since you opened this page")
 
     edited = [*POSTS[:2], (POSTS[2][0], POSTS[2][1] + " A second statement followed.")]
-    _save(live, _page_text([*edited, (NEW_TITLE, NEW_TEXT)]))
+    save_like_an_editor(live, _page_text([*edited, (NEW_TITLE, NEW_TEXT)]))
 
     def edit_shown() -> bool:
         return "A second statement" in browser.execute_script(
             "return document.querySelector('main').innerText"
         )
 
-    _wait(edit_shown)
+    wait_for(edit_shown)
     assert browser.execute_script("return window.stillTheSamePage") is True
     titles = _titles(browser)
     assert titles.count(POSTS[2][0]) == 1 and titles.index(POSTS[2][0]) == 1

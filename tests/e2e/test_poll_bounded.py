@@ -20,9 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.test_service_e2e import free_port, kill_all, wait_for
 from tests.support.httpserver import Route, serve
 from tests.support.paths import ROOT
+from tests.support.processes import free_port, kill_all, start_service, wait_for
+
+pytestmark = pytest.mark.slow
 
 ORDINARY_FEEDS = 19
 ITEMS = 25
@@ -215,10 +217,7 @@ def test_a_running_service_abandons_an_overrun_and_keeps_serving(tmp_path: Path)
         )
         config.write_text(text_)
         log = tmp_path / "service.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "run.py", "--config", str(config)], cwd=ROOT, stderr=sink
-            )
+        process = start_service(config, log)
         base = f"http://127.0.0.1:{port}"
         try:
 

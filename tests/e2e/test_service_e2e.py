@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.feedcheck import check_atom, check_jsonfeed
-from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
+from tests.support.feedcheck import ATOM, check_atom, check_jsonfeed
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED
+from tests.support.processes import (
+    free_port,
+    kill_all,
+    read_events,
+    save_like_an_editor,
+    start_service,
+    wait_for,
+)
 
-ATOM = "{http://www.w3.org/2005/Atom}"
+pytestmark = pytest.mark.slow
+
 NEW_POST = (
     "Council leader apologises to victims\n\n"
     "The leader of Rotherham Council has apologised in person to victims and their families, "
@@ -66,34 +72,6 @@ class Running:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGKILL what is still running and reap it."""
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def wait_for(check, timeout: float = 30.0, step: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {check.__name__}")
-        time.sleep(step)
-
-
 def atom_entries(base: str) -> list[tuple[str, str]]:
     body = httpx.get(f"{base}/stories/rotherham.atom", timeout=5).content
     root = ET.fromstring(body)
@@ -113,10 +91,7 @@ def service(tmp_path: Path) -> Iterator[Running]:
     config = tmp_path / "aggregator.toml"
     config.write_text(CONFIG.format(db=tmp_path / "var" / "agg.sqlite", port=port))
     log = tmp_path / "service.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "run.py", "--config", str(config)], cwd=ROOT, stderr=sink
-        )
+    process = start_service(config, log)
     running = Running(f"http://127.0.0.1:{port}", tmp_path, process, log)
     try:
 
@@ -127,29 +102,6 @@ def service(tmp_path: Path) -> Iterator[Running]:
         yield running
     finally:
         kill_all([process])
-
-
-def save_like_an_editor(path: Path, text: str) -> None:
-    """Write a new version and rename it over the old, as most editors save."""
-    temporary = path.with_suffix(".swp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
-def read_events(lines: Iterator[str], count: int) -> list[dict[str, str]]:
-    events: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if "data" in current:
-                events.append(current)
-                if len(events) == count:
-                    return events
-            current = {}
-        elif not line.startswith(":"):
-            field, _, value = line.partition(":")
-            current[field] = value.removeprefix(" ")
-    raise AssertionError(f"stream ended after {len(events)} of {count} events")
 
 
 def test_a_newcomer_subscribes_and_sees_one_new_post_arrive(service: Running) -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
+from tests.support.processes import free_port, kill_all, start_service, wait_for
 
 CONFIG = """
 [service]
@@ -38,12 +39,6 @@ name = "bbc-article"
 kind = "article"
 path = "sources/article.txt"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -74,6 +69,7 @@ def messages_until(receiver: socket.socket, wanted: str, timeout: float) -> list
 
 
 @pytest.mark.parametrize("role", ["run", "worker"])
+@pytest.mark.slow
 def test_ready_then_watchdog_pings_then_stopping(
     role: str, tmp_path: Path, notify_socket: tuple[socket.socket, str]
 ) -> None:
@@ -87,9 +83,7 @@ def test_ready_then_watchdog_pings_then_stopping(
     config.write_text(CONFIG.format(db=tmp_path / "agg.sqlite", port=port))
     environ = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
     environ.pop("WATCHDOG_PID", None)
-    command = [sys.executable, "run.py", "--config", str(config), role]
-    with (tmp_path / "service.log").open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=environ, stderr=log)
+    process = start_service(config, tmp_path / "service.log", role, env=environ)
     try:
         ready = messages_until(receiver, "READY=1", timeout=60)
         assert f"MAINPID={process.pid}" in ready
@@ -106,11 +100,10 @@ def test_ready_then_watchdog_pings_then_stopping(
         messages_until(receiver, "STOPPING=1", timeout=30)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_all([process])
 
 
+@pytest.mark.slow
 def test_without_notify_socket_nothing_is_sent(tmp_path: Path) -> None:
     # The service starts and stops as always; the notify code must not need systemd.
     port = free_port()
@@ -120,26 +113,17 @@ def test_without_notify_socket_nothing_is_sent(tmp_path: Path) -> None:
     shutil.copy(LIVEBLOG_SEED, tmp_path / "sources" / "live.txt")
     shutil.copy(ARTICLE_SEED, tmp_path / "sources" / "article.txt")
     environ = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    with (tmp_path / "service.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "run.py", "--config", str(config)], cwd=ROOT, env=environ, stderr=log
-        )
+    process = start_service(config, tmp_path / "service.log", env=environ)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
+
+        def answering() -> bool:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+
+        wait_for(answering, timeout=60)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_all([process])
 
 
 def test_the_shipped_unit_file_verifies(tmp_path: Path) -> None:

@@ -16,10 +16,9 @@ import pytest
 import trustme
 
 from aggregator.config import LiveSettings, load
-from aggregator.core.types import PollReport, SourceSpec, StorySpec
+from aggregator.core.types import PollReport, SourceSpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
-from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.worker import Worker
 from aggregator.store import Store
@@ -30,6 +29,8 @@ from aggregator.websub.rules import HubLinks, Subscription
 from aggregator.websub.subscriber import Subscriber
 from tests.support.appserver import listening_socket, port_of, serving
 from tests.support.httpserver import Received, Route, serve
+from tests.support.shortcuts import is_pushed, poll_due
+from tests.support.websub_feed import ATOM, ENTRY, poll_and_tell
 from tests.support.websub_hub import Hub, run_hub
 
 CA = trustme.CA()
@@ -48,20 +49,6 @@ name = "wire"
 kind = "feed"
 url = "{feed_url}"
 """
-ATOM = """<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
-  <title>Wire</title>
-  <id>urn:example:wire</id>
-  <updated>2026-11-22T09:00:00Z</updated>
-  <link rel="hub" href="{hub}"/>
-  <link rel="self" href="{topic}"/>
-  {entries}
-</feed>
-"""
-ENTRY = """<entry><id>urn:example:{n}</id><title>{title}</title>
-  <updated>2026-11-22T09:0{n}:00Z</updated>
-  <content type="text">{title}: the council said on Friday that inspectors would return.</content>
-</entry>"""
 
 
 @dataclass
@@ -100,22 +87,6 @@ class Running:
         return self.rows()[0]
 
 
-def poll_and_tell(
-    subscriber: Subscriber,
-    spec: SourceSpec,
-    store: Store,
-    client: httpx.Client,
-    now: datetime | None = None,
-) -> PollReport:
-    at = now or datetime.now(UTC)
-    fetchers = Fetchers(client, FetchLimits())
-    hubs = subscriber.wants_hubs(spec, at)
-    story = StorySpec("story", "A story")
-    report = poll(spec, story, store=store, fetchers=fetchers, now=at, find_hubs=hubs)
-    subscriber.after_poll(spec, report, at)
-    return report
-
-
 @pytest.fixture
 def running(store: Store, tmp_path: Path) -> Iterator[Running]:
     sock = listening_socket()
@@ -151,9 +122,10 @@ def test_subscribe_and_verification_of_intent(running: Running) -> None:
     assert row.state == "active" and row.lease_seconds == 600
     assert row.lease_until is not None and row.lease_until > datetime.now(UTC)
     assert running.hub.state.verifications[-1].echoed
-    assert running.subscriber.is_pushed("wire", datetime.now(UTC))
+    assert is_pushed(running.subscriber, running.spec, datetime.now(UTC))
 
 
+@pytest.mark.slow
 def test_a_push_is_in_the_merged_feed_without_a_poll(running: Running) -> None:
     running.subscribe()
     assert "Ferry services resume" not in running.atom()
@@ -168,6 +140,7 @@ def test_a_push_is_in_the_merged_feed_without_a_poll(running: Running) -> None:
 
 
 @pytest.mark.parametrize("method", ["sha1", "sha384", "sha512"])
+@pytest.mark.slow
 def test_every_recognised_signature_method_is_accepted(running: Running, method: str) -> None:
     running.subscribe()
     body = running.feed(f"Signed with {method}")
@@ -176,6 +149,7 @@ def test_every_recognised_signature_method_is_accepted(running: Running, method:
 
 
 @pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "", "md5=abc"])
+@pytest.mark.slow
 def test_a_push_with_a_bad_or_missing_signature_is_acknowledged_and_ignored(
     running: Running, signature: str
 ) -> None:
@@ -189,6 +163,7 @@ def test_a_push_with_a_bad_or_missing_signature_is_acknowledged_and_ignored(
     assert running.rows()[0].last_push_at is None
 
 
+@pytest.mark.slow
 def test_verification_for_a_topic_we_did_not_ask_for_is_refused(running: Running) -> None:
     row = running.subscribe()
     callback = f"{running.base}/websub/{row.token}"
@@ -207,9 +182,10 @@ def test_a_denial_marks_the_subscription_denied(running: Running) -> None:
     row = running.subscribe()
     assert running.hub.deny(f"{running.base}/websub/{row.token}", running.topic) == 200
     assert running.rows()[0].state == "denied"
-    assert not running.subscriber.is_pushed("wire", datetime.now(UTC))
+    assert not is_pushed(running.subscriber, running.spec, datetime.now(UTC))
 
 
+@pytest.mark.slow
 def test_the_lease_is_renewed_before_it_ends(running: Running) -> None:
     first = running.subscribe()
     assert first.lease_until is not None
@@ -231,13 +207,14 @@ def test_a_quiet_hub_means_polling_again_and_resubscribing(running: Running) -> 
     assert running.subscriber.quiet(soon) == []
     late = row.updated_at + timedelta(seconds=running.spec.interval * 4)
     running.subscriber.after_poll(running.spec, PollReport(source="wire", new=1), late)
-    assert not running.subscriber.is_pushed("wire", late)
+    assert not is_pushed(running.subscriber, running.spec, late)
     assert running.subscriber.quiet(late) == ["wire"]
     running.hub.wait_for(lambda: len(running.hub.state.verifications) == 2)
     assert len(running.hub.requests_of("subscribe")) == 2
     assert running.rows()[0].state == "active"
 
 
+@pytest.mark.slow
 def test_the_hub_is_pinged_when_a_story_changes(running: Running) -> None:
     HubPing(running.live, running.client, FetchLimits())("story")
     running.hub.wait_for(lambda: len(running.hub.state.fetched) == 2)
@@ -298,7 +275,7 @@ def test_the_worker_subscribes_when_a_polled_feed_advertises_a_hub(running: Runn
     )
     worker.apply_settings(running.live.current)
     try:
-        [report] = worker.poll_due(datetime.now(UTC))
+        [report] = poll_due(worker, datetime.now(UTC))
         assert report.source == "wire" and report.error is None
         running.hub.wait_for(lambda: running.hub.subscribers)
         assert [row.state for row in running.rows()] == ["active"]

@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from aggregator.config import FetchSettings, HostSettings
 from aggregator.core.types import FetchState, SourceSpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
@@ -34,9 +36,9 @@ from aggregator.store import Store, open_store
 from aggregator.store.database import create_store_engine
 from aggregator.store.hosts import PostgresHosts
 from aggregator.store.schema import entry_items, sources
-from tests.e2e.test_service_e2e import kill_all
 from tests.support.httpserver import Route, Server, serve
 from tests.support.paths import ROOT
+from tests.support.processes import kill_all
 
 HEAD = """
 [service]
@@ -163,6 +165,7 @@ def cluster(postgres_url: str, tmp_path: Path, routes: dict[str, Route]) -> Iter
             store.engine.dispose()
 
 
+@pytest.mark.slow
 def test_three_workers_poll_300_sources_once_each_within_the_host_limit(
     cluster: Cluster, routes: dict[str, Route]
 ) -> None:
@@ -187,6 +190,7 @@ def test_three_workers_poll_300_sources_once_each_within_the_host_limit(
     assert sum(per_worker) == 300 and all(per_worker), per_worker
 
 
+@pytest.mark.slow
 def test_a_killed_workers_sources_are_polled_again_once_its_leases_run_out(
     cluster: Cluster, routes: dict[str, Route]
 ) -> None:
@@ -225,6 +229,7 @@ def test_a_killed_workers_sources_are_polled_again_once_its_leases_run_out(
     assert len(stored) == 24 * ITEMS and set(stored.values()) == {1}
 
 
+@pytest.mark.slow
 def test_config_changes_reach_every_worker_without_a_restart(
     cluster: Cluster, routes: dict[str, Route]
 ) -> None:
@@ -237,7 +242,7 @@ def test_config_changes_reach_every_worker_without_a_restart(
     cluster.write_config({"steady": "1h", "doomed": "5s", "newcomer": "1h"})
     added = 'msg="source added" source=newcomer'
     for n in range(2):
-        cluster.wait(f"worker {n} seeing the new source", lambda n=n: cluster.logged(n, added))
+        cluster.wait(f"worker {n} seeing the new source", partial(cluster.logged, n, added))
     cluster.wait("the new source polled", lambda: cluster.requested("/newcomer") >= 1)
 
     cluster.write_config({"steady": "1h", "newcomer": "1h", "marker": "5s"})
@@ -256,6 +261,7 @@ def test_config_changes_reach_every_worker_without_a_restart(
     assert cluster.requested("/steady") == 1
 
 
+@pytest.mark.slow
 def test_politeness_holds_across_gates_on_separate_connections(postgres_url: str) -> None:
     open_store(postgres_url).engine.dispose()  # migrated
     limits = FetchLimits(per_host=2, host_gap=0.1, total_timeout=10)
@@ -307,7 +313,37 @@ def test_workers_starting_at_once_record_each_source_once(postgres_url: str) -> 
     assert sorted(names) == sorted(s.name for s in specs)
 
 
+@pytest.mark.slow
 def test_a_lease_too_short_for_a_poll_is_refused() -> None:
     command = [sys.executable, "-m", "aggregator", "worker", "--lease", "2"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, env={**os.environ})
     assert done.returncode == 2 and b"--lease: must be at least 5 seconds" in done.stderr
+
+
+def test_a_hosts_own_share_holds_across_gates_too(postgres_url: str) -> None:
+    """`[[hosts]]` reaches the gate shared on PostgreSQL: one request at a time to the
+    host across two gates, though `[fetch]` would allow two."""
+    open_store(postgres_url).engine.dispose()  # migrated
+    base = FetchLimits(per_host=2, total_timeout=10)
+    own = FetchSettings(hosts=(HostSettings("127.0.0.1", per_host=1),))
+    engines = [create_store_engine(postgres_url) for _ in range(2)]
+    with serve({"/f": Route(body=b"<rss/>", delay=0.05)}) as server:
+        clients = [make_client(base) for _ in engines]
+        fetchers = [
+            Fetchers(client, base, PostgresHosts(engine, 2, 0.0, 10))
+            for client, engine in zip(clients, engines, strict=True)
+        ]
+        for each in fetchers:
+            each.reconfigure(own)
+
+        def fetch(n: int) -> None:
+            spec = SourceSpec(f"s{n}", "s", "feed", server.url("/f"), None, 60, "UTC")
+            fetchers[n % 2].fetch(spec, FetchState(), now=NOW)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(fetch, range(8)))
+        for client in clients:
+            client.close()
+    for engine in engines:
+        engine.dispose()
+    assert len(server.requests) == 8 and server.concurrency.most == 1

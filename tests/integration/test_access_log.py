@@ -4,6 +4,7 @@ sends can break a line, and event streams are logged when they end."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ async def hello(request: Request) -> Response:
 
 
 async def stream(request: Request) -> Response:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[str]:
         for i in range(3):
             yield f"data: {i}\n\n"
 

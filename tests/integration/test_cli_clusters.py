@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.e2e.test_cli import aggregator
-from tests.integration.test_dedupe_pipeline import POSTS
+import pytest
+
+from tests.support.processes import aggregator
+from tests.support.samples import FLOOD_POSTS
+
+pytestmark = pytest.mark.slow
 
 CONFIG = """
 [service]
@@ -25,7 +29,7 @@ path = "wire.txt"
 
 
 def test_explain_then_split_a_merged_entry(tmp_path: Path) -> None:
-    title, text = POSTS["evac"]
+    title, text = FLOOD_POSTS["evac"]
     (tmp_path / "echo.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
     copy = f"Flood chaos: 400 forced from homes\n\nBy Tom Reed, PA\n\n{text}\n"
     (tmp_path / "wire.txt").write_text(copy, encoding="utf-8")

@@ -8,6 +8,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from aggregator.core.types import PollReport, SourceSpec, StorySpec
@@ -53,6 +54,7 @@ def poll_together(stores: list[Store], specs: list[SourceSpec], fetchers: Fetche
     assert len(reports) == len(specs) and not any(r.error for r in reports), reports
 
 
+@pytest.mark.slow
 def test_concurrent_polls_of_the_same_posts_store_each_once(
     database_url: str, tmp_path: Path
 ) -> None:

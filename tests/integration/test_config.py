@@ -130,6 +130,7 @@ def check_config(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None:
     result = check_config(write(tmp_path, GOOD.replace("port = 9000", "port = 70000")))
     assert result.returncode == 2
@@ -140,6 +141,7 @@ def test_check_config_reports_errors_without_a_traceback(tmp_path: Path) -> None
     assert ok.returncode == 0 and "source" not in ok.stderr and "a [liveblog]" in ok.stdout
 
 
+@pytest.mark.slow
 def test_check_config_fails_on_a_path_that_matches_nothing(tmp_path: Path) -> None:
     result = check_config(write(tmp_path, GOOD))
     assert result.returncode == 2

@@ -95,6 +95,7 @@ def spec(url: str, n: int) -> SourceSpec:
     return SourceSpec(f"s{n}", "s", "feed", url, None, 60, "UTC")
 
 
+@pytest.mark.slow
 def test_a_host_keeps_its_own_share_and_gap_and_a_reload_changes_them(tmp_path: Path) -> None:
     routes = {f"/f{n}": Route(body=b"<rss/>", delay=0.1) for n in range(4)}
     text = '[fetch]\nper_host = 2\n[[hosts]]\nname = "127.0.0.1"\nper_host = 1\nhost_gap = "0.2s"\n'

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from sqlalchemy import select, update
 
 from aggregator.core.types import FetchState, PollReport, SourceSpec, StorySpec
 from aggregator.dedupe.decide import decide
-from aggregator.dedupe.facts import changed_facts
 from aggregator.dedupe.normalize import normalize
 from aggregator.dedupe.similarity import (
     FIRST_SEEN_REACH,
@@ -37,8 +35,6 @@ from aggregator.dedupe.similarity import (
     sign,
     time_gap,
 )
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
@@ -48,6 +44,7 @@ from aggregator.store.schema import entries, entry_items
 from tests.support.builders import STORY as BUILT_STORY
 from tests.support.builders import T0, post, source
 from tests.support.httpserver import Route, serve
+from tests.support.shortcuts import changed_facts
 
 STORY = StorySpec("inquiry", "Kell flood inquiry")
 TITLE = "Witness to give evidence"
@@ -168,13 +165,6 @@ def page(*posts: tuple[str, str]) -> str:
     return "".join(f"{title}\n\n{text}\n\n" for title, text in posts)
 
 
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
-
-
 class Sources:
     """The story's two sources: the wire's feed, and a page with no times that the test
     saves (writes) when it likes."""
@@ -225,6 +215,7 @@ def test_template_announcements_about_two_people_both_appear(
 
 @pytest.mark.parametrize("page_first", [False, True], ids=["feed-first", "page-first"])
 @pytest.mark.parametrize("hours", [5, 50], ids=["saved-5h-later", "saved-50h-later"])
+@pytest.mark.slow
 def test_a_feed_copy_and_a_later_saved_timeless_page_show_the_feed_time(
     store: Store, fetchers: Fetchers, tmp_path: Path, page_first: bool, hours: int
 ) -> None:

@@ -5,59 +5,22 @@ SQLite and PostgreSQL, then rendered as the merged Atom feed; explained and spli
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
-import pytest
-
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.web.rendered import RenderCache
 from tests.support.builders import T0
+from tests.support.feedcheck import ATOM
 from tests.support.httpserver import Route, serve
+from tests.support.samples import FLOOD_POSTS
 
 STORY = StorySpec("idris", "Storm Idris")
-ATOM = "{http://www.w3.org/2005/Atom}"
-POSTS = {
-    "evac": (
-        "Hundreds evacuated as River Kell bursts its banks",
-        "About 400 people have been moved from their homes in Kelsford after the River Kell "
-        "burst its banks shortly after 4am.\n\nFire crews used boats to reach residents on "
-        "Mill Lane and Tanner's Row, where water was waist-deep by daybreak.\n\nKelsford "
-        "Borough Council has opened a rest centre at the Priory Leisure Centre and asked "
-        "people not to travel into the town unless they must.",
-    ),
-    "bridge": (
-        "Old Bridge closed after cracks found",
-        "Engineers have closed the Old Bridge in Kelsford after cracks were found in one of "
-        "its piers during an inspection on Tuesday morning.\n\nThe Grade II listed bridge "
-        "carries about 9,000 vehicles a day and is the main route between the town centre "
-        "and the railway station.\n\nDiversions are in place via the bypass, and the council "
-        'said the closure would last "at least until the water drops and divers can look at '
-        'the foundations".',
-    ),
-    "power": (
-        "Thousands without power overnight",
-        "Around 6,200 homes were left without electricity overnight after water flooded a "
-        "substation on the edge of Kelsford, Northern Grid said.\n\nThe company said "
-        "engineers had restored supplies to about half of those affected by 8am and that it "
-        "expected most customers to be reconnected by the evening.",
-    ),
-    "rescue": (
-        "Man rescued from roof of car",
-        "A man has been rescued from the roof of his car after it was swept off a flooded "
-        "road near the village of Ashby Tarrant, south of Kelsford.\n\nCoastguard helicopter "
-        "crews winched him to safety at about 11.20am. He was taken to Kelsford General "
-        "Hospital as a precaution and is said to be cold but unhurt.",
-    ),
-}
 RAIL = (
     "No trains will run between Kelsford and Brindham until at least Friday after a "
     "landslip near Harrow Cutting, Network Rail has said."
@@ -65,12 +28,12 @@ RAIL = (
 
 
 def live_blog() -> str:
-    return "".join(f"{title}\n\n{text}\n\n" for title, text in reversed(POSTS.values()))
+    return "".join(f"{title}\n\n{text}\n\n" for title, text in reversed(FLOOD_POSTS.values()))
 
 
 def rss_feed() -> bytes:
     """The wire's copies: new headlines, a byline, curly quotes, HTML, a trimmed copy."""
-    evac, bridge, power = POSTS["evac"][1], POSTS["bridge"][1], POSTS["power"][1]
+    evac, bridge, power = FLOOD_POSTS["evac"][1], FLOOD_POSTS["bridge"][1], FLOOD_POSTS["power"][1]
     items = [
         ("w1", "Flood chaos: 400 forced from homes", "By Tom Reed, PA\n\n" + evac),
         ("w2", "Cracked bridge shut", bridge.replace('"', "\u201c", 1).replace('".', "\u201d.")),
@@ -93,13 +56,6 @@ def rss_feed() -> bytes:
 def _html(text: str) -> str:
     paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
     return paragraphs.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def sources(tmp_path: Path, url: str) -> tuple[SourceSpec, SourceSpec]:
@@ -131,17 +87,17 @@ def test_each_update_once_with_every_source(
 ) -> None:
     poll_both(store, fetchers, tmp_path)
     entries = atom_entries(store)
-    titles = [e.findtext(f"{ATOM}title") for e in entries]
-    assert sorted(titles) == sorted([t for t, _ in POSTS.values()] + ["Trains suspended"])
+    titles = [e.findtext(f"{ATOM}title") or "" for e in entries]
+    assert sorted(titles) == sorted([t for t, _ in FLOOD_POSTS.values()] + ["Trains suspended"])
     by_title = {e.findtext(f"{ATOM}title"): e for e in entries}
     for key in ("evac", "bridge", "power"):
-        entry = by_title[POSTS[key][0]]
+        entry = by_title[FLOOD_POSTS[key][0]]
         assert entry.findtext(f"{ATOM}source/{ATOM}title") == "kelsford-live"
         vias = [link.get("title") for link in entry.findall(f"{ATOM}link[@rel='via']")]
         assert vias == ["Wire"]  # the feed's own <title> for itself
         # The wire dated its copy before the live blog was first read: earliest time wins.
         assert entry.findtext(f"{ATOM}published") == "2026-11-22T08:50:00Z"
-    alone = by_title[POSTS["rescue"][0]]
+    alone = by_title[FLOOD_POSTS["rescue"][0]]
     assert alone.findall(f"{ATOM}link[@rel='via']") == []
 
 
@@ -149,7 +105,7 @@ def test_explain_and_split_keep_the_split_on_later_polls(
     store: Store, fetchers: Fetchers, tmp_path: Path
 ) -> None:
     poll_both(store, fetchers, tmp_path)
-    [view] = [e for e in store.story_view(STORY).entries if e.title == POSTS["evac"][0]]
+    [view] = [e for e in store.story_view(STORY).entries if e.title == FLOOD_POSTS["evac"][0]]
     entry_id = store.find_entry(view.key)
     assert entry_id == view.id
     cluster = store.cluster(view.id)
@@ -164,7 +120,7 @@ def test_explain_and_split_keep_the_split_on_later_polls(
     new_id = store.split(view.id, "wire", T0 + timedelta(hours=2))
     split_titles = {e.id: e.title for e in store.story_view(STORY).entries}
     assert split_titles[new_id] == "Flood chaos: 400 forced from homes"
-    assert split_titles[view.id] == POSTS["evac"][0]
+    assert split_titles[view.id] == FLOOD_POSTS["evac"][0]
     # The wire's item, polled again and even re-keyed, does not rejoin the entry.
     with serve({"/rss": Route(body=rss_feed().replace(b":w1<", b":w1b<"))}) as server:
         wire = sources(tmp_path, server.url("/rss"))[1]
@@ -197,10 +153,13 @@ def test_the_render_cache_follows_every_change_to_the_story(
         store.sync_sources([live, wire])
         poll(live, STORY, store=store, fetchers=fetchers, now=T0)
         first = cache.get(STORY, "atom", base, render)
+        assert first is not None
         assert cache.get(STORY, "atom", base, render) is first and renders == [4]
         poll(wire, STORY, store=store, fetchers=fetchers, now=T0)  # 1 new, 3 join entries
     joined = cache.get(STORY, "atom", base, render)
+    assert joined is not None
     assert renders == [4, 5] and joined.etag != first.etag and b'rel="via"' in joined.body
-    [evac] = [e for e in store.story_view(STORY).entries if e.title == POSTS["evac"][0]]
+    [evac] = [e for e in store.story_view(STORY).entries if e.title == FLOOD_POSTS["evac"][0]]
     store.split(evac.id, "wire", T0 + timedelta(hours=2))
-    assert cache.get(STORY, "atom", base, render).etag != joined.etag and renders == [4, 5, 6]
+    split = cache.get(STORY, "atom", base, render)
+    assert split is not None and split.etag != joined.etag and renders == [4, 5, 6]

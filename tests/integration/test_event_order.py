@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from aggregator.store import open_store
 from aggregator.store.writes import hold_story_events
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_second_writer_of_the_story_waits_for_the_first_to_commit(postgres_url: str) -> None:

@@ -65,6 +65,7 @@ def dripping_headers(gap: float) -> Iterator[str]:
         thread.join(5)
 
 
+@pytest.mark.slow
 def test_dripped_headers_are_cut_off_at_the_whole_exchange_deadline() -> None:
     limits = FetchLimits(total_timeout=1.0)
     with dripping_headers(0.2) as url, make_client(limits) as client:
@@ -92,6 +93,7 @@ def test_we_ask_only_for_codings_we_undo_ourselves() -> None:
     assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
+@pytest.mark.slow
 def test_a_bomb_in_one_network_chunk_never_expands_past_the_cap() -> None:
     """2 GiB of zeros compress to ~2 MB; decoded with the cap at 10 MiB, the process's
     peak memory grows by a small multiple of the cap, not by gigabytes."""

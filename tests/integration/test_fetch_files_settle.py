@@ -16,7 +16,6 @@ import pytest
 
 from aggregator.core.types import FetchState, SourceSpec, StorySpec
 from aggregator.fetch.files import Settling, fetch_files
-from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
@@ -76,6 +75,7 @@ def numbered_lines(count: int) -> bytes:
     return b"".join(b"Line %d of the council minutes.\n" % n for n in range(count))
 
 
+@pytest.mark.slow
 def test_a_file_rewritten_in_place_is_read_once_the_writer_is_done(tmp_path: Path) -> None:
     page = tmp_path / "page.txt"
     page.write_bytes(b"An older version.\n")
@@ -90,6 +90,7 @@ def test_a_file_rewritten_in_place_is_read_once_the_writer_is_done(tmp_path: Pat
     assert second.state.files[str(page)].size == len(body)
 
 
+@pytest.mark.slow
 def test_a_file_still_changing_after_the_wait_is_left_for_the_next_poll(tmp_path: Path) -> None:
     page = tmp_path / "page.txt"
     page.write_bytes(b"An older version.\n")
@@ -118,13 +119,7 @@ def test_a_file_written_a_while_ago_is_read_without_waiting(tmp_path: Path) -> N
     assert [d.body for d in fetched.documents] == [b"Written an hour ago.\n"]
 
 
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
-
-
+@pytest.mark.slow
 def test_a_live_page_saved_in_place_mid_poll_is_never_stored_half_written(
     store: Store, fetchers: Fetchers, tmp_path: Path
 ) -> None:

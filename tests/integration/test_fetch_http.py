@@ -119,6 +119,7 @@ def test_a_server_slow_to_answer_times_out() -> None:
     assert isinstance(caught.value.__cause__, httpx.TimeoutException)
 
 
+@pytest.mark.slow
 def test_a_server_dribbling_bytes_is_cut_off_at_the_total_timeout() -> None:
     # Each byte arrives well within the read timeout: only the overall deadline stops it.
     limits = FetchLimits(total_timeout=0.5)

@@ -23,6 +23,7 @@ def spec(url: str, n: int) -> SourceSpec:
 
 
 @pytest.mark.parametrize("per_host", [1, 2])
+@pytest.mark.slow
 def test_no_host_sees_more_than_its_share(per_host: int) -> None:
     limits = FetchLimits(per_host=per_host, total_timeout=10)
     routes = {f"/f{n}": Route(body=b"<rss/>", delay=0.15) for n in range(6)}

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
@@ -24,10 +21,11 @@ from aggregator.publish.ids import entry_iri
 from aggregator.publish.stream import event_json
 from aggregator.store import Store
 from tests.support.builders import T0
-from tests.support.feedcheck import check_atom
+from tests.support.feedcheck import ATOM, check_atom
+
+pytestmark = pytest.mark.slow
 
 STORY = StorySpec("flood", "Flood")
-ATOM = "{http://www.w3.org/2005/Atom}"
 TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
 POSTS = [
     (
@@ -51,13 +49,6 @@ POSTS = [
         "Families from riverside streets can stay at the leisure centre, which has 80 beds.",
     ),
 ]
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def page(posts: list[tuple[str, str]]) -> str:

@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from aggregator import service
 from aggregator.config import LiveSettings, Settings, load
 from aggregator.core.errors import ConfigError
+from aggregator.core.types import PollReport
 from aggregator.ingest.pipeline import poll
-from aggregator.metrics import REGISTRY, Allowed, document_of
+from aggregator.metrics import REGISTRY, Allowed, document_of, outcome_of
 from aggregator.store import Store
 from aggregator.web.routes import Live, create_app
 from tests.support.appserver import serving
@@ -187,3 +188,18 @@ def test_metric_keys_are_validated(tmp_path: Path, line: str, where: str, reason
     with pytest.raises(ConfigError) as caught:
         load(path, {})
     assert caught.value.where == where and reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("report", "outcome"),
+    [
+        (PollReport("s", new=1), "changed"),
+        (PollReport("s", duplicates=1), "changed"),
+        (PollReport("s", unchanged=4), "unchanged"),
+        (PollReport("s"), "unchanged"),
+        (PollReport("s", held=True), "held"),
+        (PollReport("s", error="HTTP 500"), "error"),
+    ],
+)
+def test_poll_outcomes(report: PollReport, outcome: str) -> None:
+    assert outcome_of(report) == outcome

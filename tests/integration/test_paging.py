@@ -28,9 +28,8 @@ from aggregator.web.export import render_story
 from aggregator.web.routes import create_app
 from tests.support.appserver import listening_socket, port_of, serving
 from tests.support.builders import T0, post, store_posts
-from tests.support.feedcheck import check_atom, check_jsonfeed
+from tests.support.feedcheck import ATOM, check_atom, check_jsonfeed
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 HISTORY = "{http://purl.org/syndication/history/1.0}"
 WORDS = [
     "council",
@@ -170,6 +169,7 @@ def _walk_json(client: httpx.Client, url: str) -> list[str]:
     return ids
 
 
+@pytest.mark.slow
 def test_every_one_of_5000_entries_is_reachable_from_both_subscriptions(
     store: Store, tmp_path: Path
 ) -> None:
@@ -210,6 +210,7 @@ def test_every_one_of_5000_entries_is_reachable_from_both_subscriptions(
         assert client.get(str(oldest.request.url)).content == oldest.content
 
 
+@pytest.mark.slow
 def test_the_page_links_its_archive_and_its_stream_starts_after_what_it_shows(
     store: Store, tmp_path: Path
 ) -> None:

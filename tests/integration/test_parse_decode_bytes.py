@@ -5,7 +5,6 @@ a UTF-8 document with a stray byte loses that byte only, not every accent."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,8 +13,6 @@ import pytest
 
 from aggregator.core.errors import ParseError
 from aggregator.core.types import Document, ParseContext, SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.parse.decode import decode_body
@@ -96,13 +93,6 @@ def test_a_feed_with_a_stray_byte_keeps_its_accents(fast: bool) -> None:
     assert (
         post.text == "Letters never arrived, she said: \u201cnone of them\u201d. M\ufffdill Street."
     )
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def test_a_folder_with_binary_and_utf16_pages_polls_cleanly(

@@ -47,6 +47,7 @@ def pool() -> Iterator[ParsePool]:
         yield pool
 
 
+@pytest.mark.slow
 def test_the_pool_gives_what_the_inline_path_gives(pool: ParsePool) -> None:
     for spec, document in ((FEED, feed_document(30)), (LIVE, live_document())):
         here, there = INLINE.parse(spec, document), pool.parse(spec, document)
@@ -57,6 +58,7 @@ def test_the_pool_gives_what_the_inline_path_gives(pool: ParsePool) -> None:
         assert any(e.signature for e in signed)
 
 
+@pytest.mark.slow
 def test_a_parse_error_in_the_child_is_the_sources_parse_error(pool: ParsePool) -> None:
     broken = Document(FEED.location, b"this is not a feed at all", "text/plain", NOW)
     with pytest.raises(ParseError) as inline:
@@ -67,6 +69,7 @@ def test_a_parse_error_in_the_child_is_the_sources_parse_error(pool: ParsePool) 
     assert pooled.value.source == "wire" and pooled.value.reason == inline.value.reason
 
 
+@pytest.mark.slow
 def test_an_overrun_is_abandoned_and_the_child_replaced() -> None:
     big = feed_document(60_000)  # seconds of honest work, against a tenth of one
     with ParsePool(processes=1, deadline=0.1) as pool:
@@ -84,6 +87,7 @@ def test_an_overrun_is_abandoned_and_the_child_replaced() -> None:
         assert pool._children and first not in pool._children
 
 
+@pytest.mark.slow
 def test_a_child_that_dies_fails_its_job_and_the_next_one_works() -> None:
     with ParsePool(processes=1, deadline=60.0) as pool:
         pool.parse(FEED, feed_document(1))
@@ -98,6 +102,7 @@ def test_a_child_that_dies_fails_its_job_and_the_next_one_works() -> None:
         assert len(pool.parse(FEED, feed_document(2)).posts) == 2
 
 
+@pytest.mark.slow
 def test_jobs_beyond_the_pool_wait_for_a_child_and_all_finish() -> None:
     results: list[int] = []
     with ParsePool(processes=2, deadline=60.0) as pool:
@@ -114,6 +119,7 @@ def test_jobs_beyond_the_pool_wait_for_a_child_and_all_finish() -> None:
     assert sorted(results) == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.slow
 def test_a_waiting_job_is_not_stranded_when_the_busy_child_is_retired() -> None:
     """One child, overrun by the first job while a second waits: the second starts a
     fresh child instead of waiting forever for the retired one."""

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
-from aggregator.ingest.pipeline import poll, retry_delay
+from aggregator.core.types import PollReport, SourceSpec, StorySpec
+from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
 from tests.support.builders import T0
 from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED
+from tests.support.shortcuts import retry_delay
 
 STORY = StorySpec("rotherham", "Rotherham", ("Rotherham",))
 TITLES = [
@@ -34,29 +34,26 @@ NEW_POST = (
     "The leader of Rotherham Council has apologised in person to victims and their families, "
     "saying the authority had let them down for more than a decade.\n\n"
 )
+# The two seed pages, copied where a test may edit them: a live page and an article.
+Seeds = tuple[SourceSpec, SourceSpec]
 
 
 @pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
-
-
-@pytest.fixture
-def seeds(tmp_path: Path) -> tuple[SourceSpec, SourceSpec]:
+def seeds(tmp_path: Path) -> Seeds:
     live = tmp_path / "live.txt"
     article = tmp_path / "article.txt"
     shutil.copy(LIVEBLOG_SEED, live)
     shutil.copy(ARTICLE_SEED, article)
-    common = {"story": "rotherham", "url": None, "interval": 5, "timezone": "Europe/London"}
+    common = SourceSpec("", "rotherham", "article", None, None, 5, "Europe/London")
     return (
-        SourceSpec(name="itv-live", kind="liveblog", path=str(live), **common),
-        SourceSpec(name="bbc-article", kind="article", path=str(article), **common),
+        replace(common, name="itv-live", kind="liveblog", path=str(live)),
+        replace(common, name="bbc-article", kind="article", path=str(article)),
     )
 
 
-def poll_all(store: Store, fetchers: Fetchers, specs, now=T0) -> dict[str, object]:
+def poll_all(
+    store: Store, fetchers: Fetchers, specs: Sequence[SourceSpec], now: datetime = T0
+) -> dict[str, PollReport]:
     store.sync_sources(list(specs))
     return {s.name: poll(s, STORY, store=store, fetchers=fetchers, now=now) for s in specs}
 
@@ -68,7 +65,9 @@ def edit(spec: SourceSpec, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_the_seeds_give_eight_entries_newest_first(store, fetchers, seeds) -> None:
+def test_the_seeds_give_eight_entries_newest_first(
+    store: Store, fetchers: Fetchers, seeds: Seeds
+) -> None:
     reports = poll_all(store, fetchers, seeds)
     assert [r.new for r in reports.values()] == [7, 1]
     view = store.story_view(STORY)
@@ -78,14 +77,17 @@ def test_the_seeds_give_eight_entries_newest_first(store, fetchers, seeds) -> No
     assert {e.time_source for e in view.entries} == {"first-seen"}
 
 
-def test_polling_again_adds_nothing(store, fetchers, seeds) -> None:
+def test_polling_again_adds_nothing(store: Store, fetchers: Fetchers, seeds: Seeds) -> None:
     poll_all(store, fetchers, seeds)
     again = poll_all(store, fetchers, seeds, now=T0 + timedelta(minutes=1))
     assert all((r.new, r.updated, r.error) == (0, 0, None) for r in again.values())
     assert len(store.story_view(STORY).entries) == 8
 
 
-def test_a_new_post_on_top_is_one_new_entry_first_in_the_feed(store, fetchers, seeds) -> None:
+@pytest.mark.slow
+def test_a_new_post_on_top_is_one_new_entry_first_in_the_feed(
+    store: Store, fetchers: Fetchers, seeds: Seeds
+) -> None:
     poll_all(store, fetchers, seeds)
     edit(seeds[0], "Live updates\n\n", "Live updates\n\n" + NEW_POST)
     later = T0 + timedelta(minutes=3)
@@ -96,7 +98,10 @@ def test_a_new_post_on_top_is_one_new_entry_first_in_the_feed(store, fetchers, s
     assert first.published == later and first.time_source == "first-seen"
 
 
-def test_a_corrected_post_keeps_its_id_and_published(store, fetchers, seeds) -> None:
+@pytest.mark.slow
+def test_a_corrected_post_keeps_its_id_and_published(
+    store: Store, fetchers: Fetchers, seeds: Seeds
+) -> None:
     poll_all(store, fetchers, seeds)
     before = {e.title: e for e in store.story_view(STORY).entries}
     edit(seeds[0], "representing 32 victims", "representing 34 victims")
@@ -110,8 +115,9 @@ def test_a_corrected_post_keeps_its_id_and_published(store, fetchers, seeds) -> 
     assert len(after) == 8
 
 
+@pytest.mark.slow
 def test_a_post_taken_down_is_deleted_and_a_returning_one_keeps_its_id(
-    store, fetchers, seeds
+    store: Store, fetchers: Fetchers, seeds: Seeds
 ) -> None:
     poll_all(store, fetchers, seeds)
     [before] = [e for e in store.story_view(STORY).entries if e.title == TITLES[5]]
@@ -131,7 +137,10 @@ def test_a_post_taken_down_is_deleted_and_a_returning_one_keeps_its_id(
     assert [e.kind for e in store.events_after("rotherham", 0)][-2:] == ["delete", "update"]
 
 
-def test_posts_that_scroll_off_the_bottom_are_not_deleted(store, fetchers, seeds) -> None:
+@pytest.mark.slow
+def test_posts_that_scroll_off_the_bottom_are_not_deleted(
+    store: Store, fetchers: Fetchers, seeds: Seeds
+) -> None:
     poll_all(store, fetchers, seeds)
     path = Path(seeds[0].path or "")
     original = path.read_text(encoding="utf-8")
@@ -141,7 +150,9 @@ def test_posts_that_scroll_off_the_bottom_are_not_deleted(store, fetchers, seeds
     assert len(store.story_view(STORY).entries) == 8
 
 
-def test_a_broken_source_is_reported_and_backs_off(store, fetchers, seeds, tmp_path) -> None:
+def test_a_broken_source_is_reported_and_backs_off(
+    store: Store, fetchers: Fetchers, seeds: Seeds, tmp_path: Path
+) -> None:
     missing = SourceSpec(
         "gone", "rotherham", "liveblog", None, str(tmp_path / "nope.txt"), 10, "Europe/London"
     )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
@@ -51,13 +48,6 @@ ITEMS = [
         "Tue, 03 Feb 2015 08:30:00 GMT",
     ),
 ]
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def feed_source(url: str, name: str = "wire") -> SourceSpec:
@@ -140,6 +130,7 @@ def test_a_broken_feed_does_not_stop_a_good_one(store: Store, fetchers: Fetchers
         (500, "600", 60),
     ],
 )
+@pytest.mark.slow
 def test_retry_after_is_honoured_on_429_and_503(
     store: Store, fetchers: Fetchers, status: int, retry_after: str, wait: int
 ) -> None:

@@ -4,14 +4,9 @@ failed, gives no answer and costs no second request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-
 from aggregator.core.types import HubLinks, SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
@@ -27,13 +22,6 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <entry><id>urn:x:1</id><title>Hearing adjourned</title><updated>2026-11-22T09:00:00Z</updated>
 <content type="text">The inquiry adjourned until Monday after a witness fell ill.</content></entry>
 </feed>"""
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def feed_source(url: str) -> SourceSpec:

@@ -4,14 +4,9 @@ keep the publisher's ids, a moved dateModified is an update, a removed post a to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
@@ -44,13 +39,6 @@ def page(ids: list[str], modified: dict[str, str] | None = None) -> bytes:
     script = json.dumps(data)
     head = f'<head><script type="application/ld+json">{script}</script></head>'
     return f'<html lang="en">{head}<body></body></html>'.encode()
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def test_a_live_page_over_http(store: Store, fetchers: Fetchers) -> None:

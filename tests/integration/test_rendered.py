@@ -8,7 +8,7 @@ from pathlib import Path
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
-from aggregator.store.notify import StoryChanges
+from aggregator.web.changes import StoryChanges
 from aggregator.web.rendered import RenderCache
 from tests.support.builders import one_live_page, post, store_posts
 
@@ -46,6 +46,7 @@ def test_peek_serves_only_a_confirmed_rendering_within_its_window(
     cache = RenderCache(store, changes, fresh_seconds=1.0, clock=clock)
     assert cache.peek(story, "atom", BASE) is None  # nothing kept yet
     first = cache.get(story, "atom", BASE, render)
+    assert first is not None
     assert cache.peek(story, "atom", BASE) is first
     assert cache.peek(story, "atom", BASE + "/other") is None  # another base renders afresh
     assert cache.peek(story, "json", BASE) is None
@@ -55,6 +56,7 @@ def test_peek_serves_only_a_confirmed_rendering_within_its_window(
     clock.now += 1.0
     assert cache.peek(story, "atom", BASE) is None  # the window is over: ask the store
     second = cache.get(story, "atom", BASE, render)
+    assert second is not None
     assert b"Second" in second.body and second.etag != first.etag
     assert cache.peek(story, "atom", BASE) is second
 
@@ -62,6 +64,7 @@ def test_peek_serves_only_a_confirmed_rendering_within_its_window(
     changes.changed(story.id)  # a signalled write ends the window at once
     assert cache.peek(story, "atom", BASE) is None
     third = cache.get(story, "atom", BASE, render)
+    assert third is not None
     assert b"Third" in third.body
     changes.changed(None)  # "every story changed" (a listener reconnected) too
     assert cache.peek(story, "atom", BASE) is None
@@ -71,5 +74,6 @@ def test_peek_serves_only_a_confirmed_rendering_within_its_window(
 def test_a_rendering_carries_its_gzip_variant(store: Store, tmp_path: Path) -> None:
     story, _ = setup(store, tmp_path)
     rendered = RenderCache(store).get(story, "atom", BASE, render)
+    assert rendered is not None
     assert rendered.gzipped is not None and gzip.decompress(rendered.gzipped) == rendered.body
     assert rendered.gzip_etag != rendered.etag and rendered.gzip_etag.endswith('-gzip"')

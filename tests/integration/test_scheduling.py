@@ -4,16 +4,13 @@ The clock is driven by explicit `now` arguments: nothing here waits or times."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.store import Store
@@ -21,7 +18,6 @@ from tests.support.builders import T0
 from tests.support.httpserver import Route, redirect, serve
 
 STORY = StorySpec("s", "S")
-BOUNDS = {"min_interval": 30.0, "max_interval": 3600.0}
 
 
 def rss(*guids: str, channel: str = "") -> bytes:
@@ -37,17 +33,14 @@ def rss(*guids: str, channel: str = "") -> bytes:
 
 
 def feed(url: str, name: str = "wire") -> SourceSpec:
-    return SourceSpec(name, "s", "feed", url, None, 60, "UTC", {}, **BOUNDS)
+    return bounded(SourceSpec(name, "s", "feed", url, None, 60, "UTC"))
 
 
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
+def bounded(spec: SourceSpec) -> SourceSpec:
+    return replace(spec, min_interval=30.0, max_interval=3600.0)
 
 
-def due_in(store: Store, name: str, now=T0) -> float:  # type: ignore[no-untyped-def]
+def due_in(store: Store, name: str, now: datetime = T0) -> float:
     due = store.source_status(name).next_attempt_at
     assert due is not None
     return (due - now).total_seconds()
@@ -92,7 +85,7 @@ def test_a_feed_ttl_and_a_publishing_feed(store: Store, fetchers: Fetchers) -> N
         store.sync_sources([spec])
         poll(spec, STORY, store=store, fetchers=fetchers, now=T0)
         assert due_in(store, "wire") == 1200  # ttl 20 minutes
-        routes["/feed"] = Route(body=rss("b", "a"))  # type: ignore[index]
+        routes["/feed"] = Route(body=rss("b", "a"))
         later = T0 + timedelta(minutes=20)
         assert poll(spec, STORY, store=store, fetchers=fetchers, now=later).new == 1
     assert due_in(store, "wire", later) == 30  # publishing: min_interval
@@ -150,7 +143,7 @@ def test_errors_back_off_then_recover_on_the_first_success(
             poll(spec, STORY, store=store, fetchers=fetchers, now=now)
             waits.append(due_in(store, "wire", now))
             now += timedelta(seconds=waits[-1])
-        routes["/feed"] = Route(body=rss("a"))  # type: ignore[index]
+        routes["/feed"] = Route(body=rss("a"))
         assert poll(spec, STORY, store=store, fetchers=fetchers, now=now).new == 1
     assert waits == [60, 120, 240, 480]
     status = store.source_status("wire")
@@ -167,9 +160,7 @@ def test_a_live_page_whose_coverage_ended_slows_to_its_maximum(
     )
     routes = {"/live": Route(body=page.encode(), content_type="text/html; charset=utf-8")}
     with serve(routes) as server:
-        spec = SourceSpec(
-            "live", "s", "liveblog", server.url("/live"), None, 60, "UTC", {}, **BOUNDS
-        )
+        spec = bounded(SourceSpec("live", "s", "liveblog", server.url("/live"), None, 60, "UTC"))
         store.sync_sources([spec])
         poll(spec, STORY, store=store, fetchers=fetchers, now=T0)
     assert due_in(store, "live") == 3600

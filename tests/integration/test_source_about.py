@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from aggregator.core.types import SourceSpec, StorySpec
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.pipeline import poll
 from aggregator.ingest.sources import Fetchers
 from aggregator.parse.about import channel_about, page_about
@@ -21,10 +16,9 @@ from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.page import render_page
 from aggregator.store import Store
 from tests.support.builders import T0
-from tests.support.feedcheck import check_atom, check_jsonfeed
+from tests.support.feedcheck import ATOM, check_atom, check_jsonfeed
 from tests.support.httpserver import Route, serve
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STORY = StorySpec("story", "The inquiry")
 BASE = "http://127.0.0.1:8080/stories/story"
@@ -68,13 +62,6 @@ def test_a_page_says_its_site_name_and_language() -> None:
         "es-PE",
     )
     assert page_about(html, "/srv/pages/live.html").home is None
-
-
-@pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits(total_timeout=5)
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
 
 
 def test_a_polled_feed_names_itself_in_every_format(store: Store, fetchers: Fetchers) -> None:

@@ -108,6 +108,7 @@ def test_no_store_yet_is_said_and_not_created(
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_it_quietly(config: Path) -> None:
     # `aggregator status | head -1` on a config long enough to outgrow the pipe's
     # buffer, so the writer is still writing when the reader goes away.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from aggregator.core.errors import StoreError
-from aggregator.core.types import Decision, FetchState, FileStamp
+from aggregator.core.types import Decision, FetchState, FileStamp, PollReport, Post, SourceSpec
 from aggregator.dedupe.decide import decide
 from aggregator.store import Store, open_store
 from aggregator.store.database import WAL_CHECKPOINT_PAGES
@@ -29,7 +29,13 @@ WIRE = source("wire", kind="feed", url="http://127.0.0.1:9/wire.xml", path=None)
 BODY = "Ofsted said it would inspect children's services early after the report was published."
 
 
-def poll_once(store: Store, spec, posts, now=T0, state=None):
+def poll_once(
+    store: Store,
+    spec: SourceSpec,
+    posts: list[Post],
+    now: datetime = T0,
+    state: FetchState | None = None,
+) -> PollReport:
     batch = entries(*posts, source_name=spec.name, now=now)
     decisions = decide(batch, store.known_for(spec, batch), now=now)
     return store.apply(spec, decisions, state or FetchState(etag=f"e{now:%H%M}"), now)

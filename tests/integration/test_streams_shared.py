@@ -15,6 +15,8 @@ from aggregator.web.routes import Live, create_app
 from tests.support.appserver import serving
 from tests.support.builders import one_live_page, post, store_posts
 
+pytestmark = pytest.mark.slow
+
 STREAMS = 20
 
 

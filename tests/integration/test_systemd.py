@@ -36,6 +36,7 @@ def drain(sock: socket.socket, seconds: float) -> list[str]:
     return got
 
 
+@pytest.mark.slow
 def test_pings_stop_while_a_part_is_stuck_and_resume_when_it_moves(
     receiver: tuple[socket.socket, str],
 ) -> None:
@@ -71,6 +72,7 @@ def test_watchdog_period_only_for_the_process_systemd_names(
     assert watchdog_seconds(environ, 4242) == seconds
 
 
+@pytest.mark.slow
 def test_ready_carries_status_and_stopping_ends_the_pings(
     receiver: tuple[socket.socket, str],
 ) -> None:

@@ -19,6 +19,7 @@ from aggregator.ingest.watch import FileWatcher
 from aggregator.ingest.worker import Worker
 from aggregator.store import Store
 from tests.support.paths import LIVEBLOG_SEED
+from tests.support.processes import save_like_an_editor, wait_for
 
 CONFIG = """
 [[stories]]
@@ -34,15 +35,6 @@ NEW_POST = (
     "The leader of the council has apologised in person to victims and their families, "
     "saying the authority had let them down for more than a decade.\n\n"
 )
-
-
-def wait_until(check, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_watcher_names_the_source_whose_file_changed(tmp_path: Path) -> None:
@@ -82,21 +74,25 @@ def running(store: Store, tmp_path: Path) -> Iterator[Worker]:
             worker.shutdown()
 
 
-def test_a_saved_edit_is_ingested_without_waiting_an_hour(running: Worker, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_saved_edit_is_ingested_without_waiting_an_hour(
+    running: Worker, store: Store, tmp_path: Path
+) -> None:
+    # `running` polls into `store`: the test reads what it stored there.
     story = StorySpec("s", "s")
 
     def count() -> int:
-        return len(running.store.story_view(story).entries)
+        return len(store.story_view(story).entries)
 
-    assert wait_until(lambda: count() == 7)
+    wait_for(lambda: count() == 7, timeout=15, step=0.05)
     page = tmp_path / "pages" / "live.txt"
     text = page.read_text(encoding="utf-8").replace(
         "Live updates\n\n", "Live updates\n\n" + NEW_POST
     )
-    swap = page.with_suffix(".swp")
-    swap.write_text(text, encoding="utf-8")
-    swap.replace(page)
-    assert wait_until(lambda: count() == 8), "the edit was not picked up"
-    assert (
-        running.store.story_view(story).entries[0].title == "Council leader apologises to victims"
-    )
+    save_like_an_editor(page, text)
+
+    def edit_picked_up() -> bool:
+        return count() == 8
+
+    wait_for(edit_picked_up, timeout=15, step=0.05)
+    assert store.story_view(story).entries[0].title == "Council leader apologises to victims"

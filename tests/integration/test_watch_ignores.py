@@ -46,6 +46,7 @@ def debug_log_in(tmp_path: Path) -> Iterator[Path]:
         handler.close()
 
 
+@pytest.mark.slow
 def test_the_service_log_in_a_watched_folder_does_not_feed_itself(
     debug_log_in: Path, heard: tuple[FileWatcher, threading.Event], tmp_path: Path
 ) -> None:
@@ -59,6 +60,7 @@ def test_the_service_log_in_a_watched_folder_does_not_feed_itself(
     assert debug_log_in.stat().st_size == size, debug_log_in.read_text()[-2000:]
 
 
+@pytest.mark.slow
 def test_a_change_to_a_file_the_glob_would_not_list_is_not_heard(
     heard: tuple[FileWatcher, threading.Event], tmp_path: Path
 ) -> None:

@@ -34,9 +34,10 @@ from aggregator.websub.hub_requests import post_form
 from aggregator.websub.ping import HubPing
 from aggregator.websub.rules import Subscription
 from aggregator.websub.subscriber import RETRY_PENDING, Subscriber
-from tests.e2e.test_websub_e2e import ATOM, ENTRY, poll_and_tell
 from tests.support.appserver import listening_socket, port_of, serving
 from tests.support.httpserver import Route, redirect, serve
+from tests.support.shortcuts import poll_due
+from tests.support.websub_feed import ATOM, ENTRY, poll_and_tell
 from tests.support.websub_hub import Hub, run_hub
 
 CA = trustme.CA()
@@ -137,6 +138,12 @@ def test_a_hub_on_an_internal_address_is_refused(
         setup.poll()
         assert setup.hub.state.requests == []  # not one byte reached it
         assert [row.state for row in setup.rows()] == ["pending"]
+        # The refusal is kept with the subscription and told in /healthz, not only logged.
+        [row] = setup.rows()
+        assert row.last_error is not None and "non-public address" in row.last_error
+        health = httpx.get(f"{setup.base}/healthz", timeout=10).json()
+        told = {"hub": row.hub, "state": "pending", "last_error": row.last_error}
+        assert health["sources"][0]["websub"] == [told]
     assert any("127.0.0.2 leads to a non-public address" in r for r in refusals(caplog))
 
 
@@ -158,8 +165,10 @@ def test_allow_private_is_read_again_on_reload(store: Store, tmp_path: Path) -> 
         later = datetime.now(UTC) + RETRY_PENDING
         setup.subscriber.after_poll(setup.live.current.sources[0], PollReport("wire"), later)
         setup.hub.wait_for(lambda: setup.hub.subscribers)
+        assert [row.last_error for row in setup.rows()] == [None]  # went through: cleared
 
 
+@pytest.mark.slow
 def test_an_https_hub_gets_a_secret_and_pushes_must_be_signed(store: Store, tmp_path: Path) -> None:
     with running(store, tmp_path) as setup:
         setup.poll()
@@ -181,6 +190,7 @@ def test_a_plain_http_hub_is_not_used_by_default(
     assert any("plain http" in r for r in refusals(caplog))
 
 
+@pytest.mark.slow
 def test_a_plain_http_hub_by_opt_in_gets_no_secret_and_unsigned_pushes(
     store: Store, tmp_path: Path
 ) -> None:
@@ -198,6 +208,7 @@ def test_a_plain_http_hub_by_opt_in_gets_no_secret_and_unsigned_pushes(
         assert "Bridge closes again" not in setup.atom()
 
 
+@pytest.mark.slow
 def test_a_hub_redirecting_to_an_internal_address_is_refused(store: Store, tmp_path: Path) -> None:
     """The hub is on the feed's own host (trusted, as the configured URL is); where it
     redirects the subscription request must still be public."""
@@ -213,6 +224,7 @@ def test_a_hub_redirecting_to_an_internal_address_is_refused(store: Store, tmp_p
         assert internal.requests == []
 
 
+@pytest.mark.slow
 def test_a_hub_ping_follows_no_redirect_inside(store: Store, tmp_path: Path) -> None:
     with (
         serve({"/hub": Route(body=b"ok")}, host="127.0.0.2") as internal,
@@ -235,6 +247,7 @@ def test_a_hubs_answer_is_not_quoted() -> None:
     assert caught.value.reason == f"hub {hub.url('/hub')} answered HTTP 400"
 
 
+@pytest.mark.slow
 def test_the_worker_applies_fetch_settings_on_reload(store: Store, tmp_path: Path) -> None:
     with running(store, tmp_path, fetch='user_agent = "council-watch/2"') as setup:
         fetchers = Fetchers(setup.client, FetchLimits())
@@ -242,7 +255,7 @@ def test_the_worker_applies_fetch_settings_on_reload(store: Store, tmp_path: Pat
         try:
             worker.apply_settings(setup.live.current)
             assert fetchers.limits.user_agent == "council-watch/2"
-            [report] = worker.poll_due(datetime.now(UTC))
+            [report] = poll_due(worker, datetime.now(UTC))
             assert report.error is None
             setup.hub.wait_for(lambda: setup.hub.subscribers)
             assert setup.hub.state.requests  # the poll's response named the hub

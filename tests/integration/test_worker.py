@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import LiveSettings, load
-from aggregator.fetch.http import make_client
-from aggregator.fetch.limits import FetchLimits
 from aggregator.ingest.sources import Fetchers
 from aggregator.ingest.worker import LEASE_SECONDS, Worker
 from aggregator.store import Store
 from tests.support.paths import ARTICLE_SEED
+from tests.support.shortcuts import poll_due
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONFIG = """
@@ -45,13 +44,6 @@ def changed() -> list[str]:
 
 
 @pytest.fixture
-def fetchers() -> Iterator[Fetchers]:
-    limits = FetchLimits()
-    with make_client(limits) as client:
-        yield Fetchers(client, limits)
-
-
-@pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "aggregator.toml"
     path.write_text(CONFIG.format(article=ARTICLE_SEED, extra=""), encoding="utf-8")
@@ -73,7 +65,7 @@ def worker(store: Store, fetchers: Fetchers, config: Path, changed: list[str]) -
 
 
 def polled(worker: Worker, now: datetime) -> list[str]:
-    return [r.source for r in worker.poll_due(now)]
+    return [r.source for r in poll_due(worker, now)]
 
 
 def test_new_and_edited_sources_are_due_at_once(worker: Worker, config: Path) -> None:
@@ -92,7 +84,7 @@ def test_new_and_edited_sources_are_due_at_once(worker: Worker, config: Path) ->
 
 
 def test_a_poll_with_news_tells_the_story_changed(worker: Worker, changed: list[str]) -> None:
-    [report] = worker.poll_due(T0)
+    [report] = poll_due(worker, T0)
     assert report.new == 1 and changed == ["s"]
     again = worker.poll_source("article", now=T0 + timedelta(minutes=1))
     assert again is not None and again.new == 0 and changed == ["s"]
@@ -115,7 +107,7 @@ def test_a_copy_joining_an_entry_tells_the_story_changed(
 def test_a_failing_source_waits_for_its_retry_time(worker: Worker, config: Path) -> None:
     config.write_text(CONFIG.format(article=ARTICLE_SEED, extra=MISSING), encoding="utf-8")
     worker.check_config()
-    reports = {r.source: r for r in worker.poll_due(T0)}
+    reports = {r.source: r for r in poll_due(worker, T0)}
     assert reports["missing"].error and "missing.txt" in reports["missing"].error
     status = worker.store.source_status("missing")
     assert status.next_attempt_at is not None
@@ -168,6 +160,7 @@ def test_the_tick_polls_on_the_pool(worker: Worker) -> None:
     assert status.last_success_at is not None and status.next_attempt_at is not None
 
 
+@pytest.mark.slow
 def test_a_saved_file_waits_for_another_workers_lease(
     store: Store, fetchers: Fetchers, config: Path, worker: Worker, changed: list[str]
 ) -> None:

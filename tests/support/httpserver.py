@@ -103,8 +103,8 @@ def serve(
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        host, port = httpd.server_address[:2]
-        base_url = f"http://{host!s}:{port}"
+        bound, port = httpd.server_address[:2]
+        base_url = f"http://{bound!s}:{port}"
         yield Server(base_url, requests=httpd.received, concurrency=httpd.concurrency)
     finally:
         httpd.stopping.set()  # wakes handlers still sleeping in a delay or a dribble

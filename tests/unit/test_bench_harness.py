@@ -62,7 +62,8 @@ META = {"date": "d", "cpus": 2, "python": "3.11", "command": "x"}
 
 
 def test_report_shares_of_nginx_rate_per_response() -> None:
-    rate = {"entries": 500, "bytes": 600_000, "gzip_bytes": 150_000, "connections": 50}
+    rate: dict[str, Any] = {"entries": 500, "bytes": 600_000, "gzip_bytes": 150_000}
+    rate |= {"connections": 50}
     rate |= {"seconds": 10, "ours_200": 4000.0, "nginx_200": 8000.0, "ours_304": 900.0}
     rate |= {"nginx_304": 90000.0, "ours_200gz": 3000.0, "nginx_200gz": 12000.0}
     text = report.render({"meta": META, "rate": rate})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aggregator.core.types import Known, KnownItem, StorySpec
+from aggregator.core.types import Entry, Known, KnownItem, StorySpec
 from aggregator.dedupe.decide import decide
 from aggregator.dedupe.normalize import fingerprint, item_key, matches_keywords, normalize_text
 from tests.support.builders import T0, entries, post
@@ -12,7 +12,7 @@ from tests.support.builders import T0, entries, post
 BODY = "The council said it would publish the full report on Friday after talks with police."
 
 
-def known_from(batch: list, entry_id: int = 1) -> Known:
+def known_from(batch: list[Entry], entry_id: int = 1) -> Known:
     items = {
         e.item_key: KnownItem(
             entry_id=entry_id + i,

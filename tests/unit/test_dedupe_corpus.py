@@ -64,7 +64,8 @@ def test_precision_on_hard_negatives_and_recall_on_duplicates() -> None:
     false_merges = [i for i in negatives if merged[i]]
     found = [i for i in positives if merged[i]]
     true_merges = len(found)
-    precision = true_merges / (true_merges + len(false_merges)) if merged else 0.0
+    merges = true_merges + len(false_merges)
+    precision = true_merges / merges if merges else 0.0
     recall = true_merges / len(positives)
     print(
         f"\ndedupe corpus: {len(positives)} duplicate pairs, {len(negatives)} hard negatives; "
@@ -77,7 +78,14 @@ def test_precision_on_hard_negatives_and_recall_on_duplicates() -> None:
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[p["id"] for p in PAIRS])
 def test_each_pair_explains_its_decision(pair: dict[str, Any]) -> None:
+    """A merge says how and how closely it matched; anything else is a new entry that
+    names no match. A hard negative is never merged; a duplicate may be missed (the
+    recall above allows a few), but then it is plainly new."""
     decision = decide_pair(pair)
     if decision.action == "duplicate":
+        assert pair["label"] == "duplicate", "a hard negative was merged"
         assert decision.match in ("exact", "near") and decision.score is not None
-        assert decision.reason
+        assert decision.entry_id == 1 and decision.reason
+    else:
+        shown = (decision.action, decision.entry_id, decision.match, decision.score)
+        assert shown == ("new", None, None, None), decision

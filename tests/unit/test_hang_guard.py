@@ -44,6 +44,8 @@ from aggregator.parse.opml import OpmlError, read_outlines
 from aggregator.parse.signals import feed_signals, live_signals
 from aggregator.websub.rules import discover, parse_link_header
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 20.0
 WORKERS = 2
 MB = 1_000_000

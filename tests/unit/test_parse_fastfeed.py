@@ -208,6 +208,7 @@ def test_ordinary_feeds_take_the_fast_path_and_agree_with_feedparser() -> None:
 
 
 @pytest.mark.parametrize("markup", ["publisher", "plain"])
+@pytest.mark.slow
 def test_the_bench_corpus_takes_the_fast_path_and_agrees(tmp_path: Path, markup: str) -> None:
     feeds = corpus_feeds(tmp_path, 40, markup)
     taken = Counter(compare(n, b, "http://127.0.0.1:8080/" + n, "text/xml") for n, b in feeds)

@@ -31,6 +31,8 @@ from aggregator.parse.feeds.feed import (
 )
 from tests.support.paths import SHARED_CORPUS
 
+pytestmark = pytest.mark.slow
+
 CORPUS = SHARED_CORPUS / "feeds"
 CONTEXT = ParseContext(ZoneInfo("Europe/London"))
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

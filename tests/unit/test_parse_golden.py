@@ -26,7 +26,7 @@ from aggregator.parse.live.liveblog import split_liveblog
 from tests.support.paths import DATA
 
 FETCHED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-PARSERS: dict[str, Callable[[Document, ZoneInfo], list[Post]]] = {
+PARSERS: dict[str, Callable[[Document, ParseContext], list[Post]]] = {
     "liveblog": split_liveblog,
     "article": parse_article,
     "feed": parse_feed,

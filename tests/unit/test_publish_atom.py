@@ -10,7 +10,7 @@ from aggregator.core.types import StoryView
 from aggregator.publish.atom import AGG_NS, render_atom
 from aggregator.publish.ids import entry_iri, feed_iri, source_iri
 from tests.support.feedcheck import ATOM, check_atom
-from tests.unit.test_publish_sample import (
+from tests.support.samples import (
     BASE,
     BBC,
     GUARDIAN_COPY,

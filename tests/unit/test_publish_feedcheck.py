@@ -11,7 +11,7 @@ from aggregator.core.types import StreamEvent
 from aggregator.publish.jsonfeed import render_jsonfeed
 from aggregator.publish.stream import format_event
 from tests.support.feedcheck import check_atom, check_jsonfeed, check_sse, parse_sse
-from tests.unit.test_publish_sample import BASE, sample_view
+from tests.support.samples import BASE, sample_view
 
 # Written by hand from RFC 4287, so these tests exercise the checker, not the renderer.
 GOOD_ATOM = """<?xml version="1.0" encoding="utf-8"?>

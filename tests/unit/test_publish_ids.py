@@ -6,7 +6,7 @@ import pytest
 
 from aggregator.publish.ids import entry_iri, feed_iri, source_iri
 from aggregator.publish.timefmt import format_human, format_rfc3339
-from tests.unit.test_publish_sample import BBC, COUNCIL, NOTES
+from tests.support.samples import BBC, COUNCIL, NOTES
 
 
 def test_entry_iri_is_pinned_forever() -> None:

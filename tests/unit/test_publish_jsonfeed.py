@@ -8,7 +8,7 @@ from aggregator.core.types import StoryView
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.jsonfeed import VERSION, entry_json, render_jsonfeed
 from tests.support.feedcheck import check_jsonfeed
-from tests.unit.test_publish_sample import (
+from tests.support.samples import (
     BASE,
     GUARDIAN_COPY,
     POLLS_TITLE,

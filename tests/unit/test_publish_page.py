@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from aggregator.core.types import StorySpec, StoryView
 from aggregator.publish.feeds import render_feed, titled
 from aggregator.publish.page import SourceLine, render_index, render_not_found, render_page
-from tests.unit.test_publish_sample import (
+from tests.support.samples import (
     BASE,
     GUARDIAN_COPY,
     POLLS_TITLE,
@@ -92,7 +92,10 @@ def test_empty_story_says_so() -> None:
 
 
 def test_index_lists_stories_counts_and_feeds() -> None:
-    stories = [(STORY, 3, []), (StorySpec("other", "A & B"), 1, [])]
+    stories: list[tuple[StorySpec, int, list[SourceLine]]] = [
+        (STORY, 3, []),
+        (StorySpec("other", "A & B"), 1, []),
+    ]
     page = render_index(stories, base_url=BASE + "/")
     hrefs = [a["href"] for a in Outline(page).all("a")]
     assert hrefs == [

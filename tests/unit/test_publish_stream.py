@@ -8,7 +8,7 @@ from aggregator.core.types import StreamEvent
 from aggregator.publish.jsonfeed import entry_json
 from aggregator.publish.stream import event_json, format_comment, format_event, format_retry
 from tests.support.feedcheck import check_sse, parse_sse
-from tests.unit.test_publish_sample import POLLS_TITLE, entry, sample_view
+from tests.support.samples import POLLS_TITLE, entry, sample_view
 
 
 def test_event_frame_has_id_kind_and_one_line_of_json() -> None:

@@ -1,0 +1,96 @@
+"""Whole processes as a user runs them: the `aggregator` command, the service started on
+a free port, waiting until it shows something, its event stream, and stopping it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from tests.support.paths import ROOT
+
+T = TypeVar("T")
+
+
+def aggregator(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m aggregator ARGS` from the repository, as a user types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def start_service(
+    config: Path, log: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`python run.py --config CONFIG ARGS` (in `env`, if given) with its stderr in `log`;
+    stop it with kill_all."""
+    command = [sys.executable, "run.py", "--config", str(config), *args]
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stderr=sink)
+
+
+def free_port() -> int:
+    """A loopback port free now, for a child process to listen on. (A server in the test's
+    own process takes a socket already listening instead: tests/support/appserver.py.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL what is still running and reap it."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for(check: Callable[[], T], timeout: float = 30.0, step: float = 0.2) -> T:
+    """The first truthy result of `check()`, tried every `step` seconds; an HTTP error
+    counts as "not yet" (the service may still be starting). Fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            name = getattr(check, "__name__", repr(check))
+            raise AssertionError(f"timed out after {timeout}s waiting for {name}")
+        time.sleep(step)
+
+
+def save_like_an_editor(path: Path, text: str) -> None:
+    """Write a new version and rename it over the old, as most editors save."""
+    temporary = path.with_suffix(".swp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def read_events(lines: Iterator[str], count: int) -> list[dict[str, str]]:
+    """The next `count` events of an event stream's lines, each as its fields."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in current:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            current[field] = value.removeprefix(" ")
+    raise AssertionError(f"stream ended after {len(events)} of {count} events")
