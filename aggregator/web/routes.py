@@ -137,10 +137,13 @@ class _Site:
         node = {"role": self.streams.role, "notifications": self._notifications()}
         try:
             rows = await anyio.to_thread.run_sync(self.store.source_health, names)
-            hubs = await anyio.to_thread.run_sync(Subscriptions(self.store).all)
         except StoreError as e:
             failed = {"ok": False, **node, "store": "unreachable", "error": str(e)}
             return JSONResponse(failed, 503)
+        try:
+            hubs = await anyio.to_thread.run_sync(Subscriptions(self.store).all)
+        except StoreError:  # a store a migration behind this code: /readyz says so
+            hubs = []
         websub: dict[str, list[dict[str, str | None]]] = {}
         for hub in hubs:
             state = {"hub": hub.hub, "state": hub.state, "last_error": hub.last_error}

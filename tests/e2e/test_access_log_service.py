@@ -4,7 +4,6 @@ line in the file, beside the config, in the combined log format."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.paths import ROOT
+from tests.support.processes import free_port
 
 CONFIG = """
 [service]
@@ -27,9 +27,7 @@ title = "A story"
 
 
 def test_the_service_writes_one_line_per_request(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     config = tmp_path / "aggregator.toml"
     config.write_text(CONFIG.format(port=port), encoding="utf-8")
     command = [sys.executable, "run.py", "--config", str(config), "web"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
+from tests.support.processes import free_port
 
 CONFIG = """
 [service]
@@ -35,12 +35,6 @@ name = "bbc-article"
 kind = "article"
 path = "article.txt"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:
