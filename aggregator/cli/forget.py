@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.cli.parsers import subcommand
 from aggregator.config import Settings
 from aggregator.core.errors import ConfigError, StoreError
 from aggregator.store import open_store
@@ -18,12 +19,11 @@ from aggregator.store.forgetting import Forgetting
 
 def add_command(commands: Any, settings_of: Callable[[argparse.Namespace], Settings]) -> None:
     help_text = "tombstone the entries of a source removed from the config, and drop it"
-    command = commands.add_parser(
-        "forget", help=help_text, description=help_text[0].upper() + help_text[1:] + "."
+    command = subcommand(
+        commands, "forget", lambda args: forget_source(args, settings_of(args)), help_text
     )
     command.add_argument("source", metavar="SOURCE_NAME")
     command.add_argument("--yes", action="store_true", help="do not ask; for scripts")
-    command.set_defaults(handler=lambda args: forget_source(args, settings_of(args)))
 
 
 def forget_source(

@@ -22,6 +22,7 @@ from aggregator.cli import preview as preview_command
 from aggregator.cli import source_list
 from aggregator.cli import status as status_command
 from aggregator.cli.logs import setup_logging
+from aggregator.cli.parsers import subcommand
 from aggregator.config import LiveSettings, Settings, config_path, load
 from aggregator.core.errors import AggregatorError, ConfigError
 from aggregator.core.types import PollReport
@@ -79,12 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    both = _command(commands, "run", _run, "poll every source on schedule and serve the feeds")
+    both = subcommand(commands, "run", _run, "poll every source on schedule and serve the feeds")
     _lease_option(both)
-    work = _command(commands, "worker", _worker, "poll every source on schedule; serve nothing")
+    work = subcommand(commands, "worker", _worker, "poll every source on schedule; serve nothing")
     work.add_argument("--heartbeat", type=Path, help="touch this file while the store answers")
     _lease_option(work)
-    web = _command(commands, "web", _web, "serve the feeds, page and stream; poll nothing")
+    web = subcommand(commands, "web", _web, "serve the feeds, page and stream; poll nothing")
     web.add_argument("--host", help="address to listen on (default: the config's)")
     web.add_argument("--port", type=int, help="port to listen on (default: the config's)")
     web.add_argument(
@@ -94,12 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="idle event streams re-read the store this often without a notification",
     )
-    health = _command(
+    health = subcommand(
         commands, "health", _health, "exit 0 if the store answers (and the heartbeat is fresh)"
     )
     health.add_argument("--heartbeat", type=Path, help="a worker's --heartbeat file to check")
     health.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS")
-    once = _command(
+    once = subcommand(
         commands,
         "poll",
         _poll,
@@ -107,14 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     once.add_argument("--once", action="store_true", help="the same: one pass, then exit")
     preview_command.add_command(commands, _settings)
-    dump = _command(commands, "export", _export, "write a story's merged feed")
+    dump = subcommand(commands, "export", _export, "write a story's merged feed")
     dump.add_argument("story")
     dump.add_argument("--format", choices=FEED_FORMATS, default="atom")
     dump.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
-    _command(commands, "check-config", _check_config, "validate the config file and list it")
-    why = _command(commands, "explain", _explain, "show a merged entry, its sources and why")
+    subcommand(commands, "check-config", _check_config, "validate the config file and list it")
+    why = subcommand(commands, "explain", _explain, "show a merged entry, its sources and why")
     why.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
-    part = _command(commands, "split", _split, "split a source's copy out of a merged entry")
+    part = subcommand(commands, "split", _split, "split a source's copy out of a merged entry")
     part.add_argument("entry", metavar="ENTRY_ID", help="urn:uuid:... id, entry key or row id")
     part.add_argument("source", metavar="SOURCE_NAME")
     _migrate_command(commands)
@@ -126,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _migrate_command(commands: Any) -> None:
     help_text = "apply pending expand migrations, safe while the old code still runs"
-    mig = _command(commands, "migrate", _migrate, help_text)
+    mig = subcommand(commands, "migrate", _migrate, help_text)
     mode = mig.add_mutually_exclusive_group()
     mode.add_argument(
         "--contract",
@@ -158,14 +159,6 @@ def _migration_name(raw: str) -> str:
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return raw
-
-
-def _command(commands: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-    command: argparse.ArgumentParser = commands.add_parser(
-        name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
-    )
-    command.set_defaults(handler=handler)
-    return command
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aggregator import service
+from aggregator.cli.parsers import subcommand
 from aggregator.config import DEFAULT_TIMEZONE, Settings
 from aggregator.core.errors import ConfigError
 from aggregator.core.types import KINDS, Entry, SourceSpec
@@ -32,15 +33,12 @@ err = Console(stderr=True)
 
 def add_command(commands: Any, settings_of: Callable[[argparse.Namespace], Settings]) -> None:
     help_text = "print the entries a file or URL would give, storing nothing"
-    look = commands.add_parser(
-        "preview", help=help_text, description=help_text[0].upper() + help_text[1:] + "."
-    )
+    look = subcommand(commands, "preview", lambda args: show_preview(args, settings_of), help_text)
     look.add_argument("location", metavar="PATH_OR_URL")
     look.add_argument("--kind", choices=KINDS, required=True)
     look.add_argument("--timezone", help="how to read clock times (default: the config's)")
     look.add_argument("--story", help="apply this story's keywords and exclusions, as a poll does")
     look.add_argument("--format", choices=("json", "table"), default="json")
-    look.set_defaults(handler=lambda args: show_preview(args, settings_of))
 
 
 def show_preview(

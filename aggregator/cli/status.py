@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import make_url
 
+from aggregator.cli.parsers import subcommand
 from aggregator.config import Settings
 from aggregator.core.errors import ConfigError, StoreError
 from aggregator.core.types import SourceSpec
@@ -30,13 +31,12 @@ from aggregator.store.health import SourceHealth
 
 def add_command(commands: Any, settings_of: Callable[[argparse.Namespace], Settings]) -> None:
     help_text = "show every source's state: last success, last error, next poll and why"
-    command = commands.add_parser(
-        "status", help=help_text, description=help_text[0].upper() + help_text[1:] + "."
+    command = subcommand(
+        commands, "status", lambda args: show_status(args, settings_of(args)), help_text
     )
     command.add_argument("--story", help="only this story's sources")
     command.add_argument("--failing", action="store_true", help="only the failing sources")
     command.add_argument("--format", choices=("table", "json"), default="table")
-    command.set_defaults(handler=lambda args: show_status(args, settings_of(args)))
 
 
 def show_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,28 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
-from tests.support.processes import free_port, kill_all, start_service, wait_for
-
-CONFIG = """
-[service]
-database_url = "sqlite:///{db}"
-port = {port}
-
-[[stories]]
-id = "rotherham"
-title = "Rotherham"
-
-[[sources]]
-name = "itv-live"
-kind = "liveblog"
-path = "sources/live.txt"
-
-[[sources]]
-name = "bbc-article"
-kind = "article"
-path = "sources/article.txt"
-"""
+from tests.support.paths import ROOT
+from tests.support.processes import free_port, kill_all, seeded_config, start_service, wait_for
 
 
 @pytest.fixture
@@ -74,13 +54,8 @@ def test_ready_then_watchdog_pings_then_stopping(
     role: str, tmp_path: Path, notify_socket: tuple[socket.socket, str]
 ) -> None:
     receiver, address = notify_socket
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    shutil.copy(LIVEBLOG_SEED, sources / "live.txt")
-    shutil.copy(ARTICLE_SEED, sources / "article.txt")
     port = free_port()
-    config = tmp_path / "aggregator.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "agg.sqlite", port=port))
+    config = seeded_config(tmp_path, port)
     environ = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
     environ.pop("WATCHDOG_PID", None)
     process = start_service(config, tmp_path / "service.log", role, env=environ)
@@ -107,11 +82,7 @@ def test_ready_then_watchdog_pings_then_stopping(
 def test_without_notify_socket_nothing_is_sent(tmp_path: Path) -> None:
     # The service starts and stops as always; the notify code must not need systemd.
     port = free_port()
-    config = tmp_path / "aggregator.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "agg.sqlite", port=port))
-    shutil.copytree(LIVEBLOG_SEED.parent, tmp_path / "sources")
-    shutil.copy(LIVEBLOG_SEED, tmp_path / "sources" / "live.txt")
-    shutil.copy(ARTICLE_SEED, tmp_path / "sources" / "article.txt")
+    config = seeded_config(tmp_path, port)
     environ = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     process = start_service(config, tmp_path / "service.log", env=environ)
     try:

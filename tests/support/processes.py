@@ -3,6 +3,7 @@ a free port, waiting until it shows something, its event stream, and stopping it
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from tests.support.paths import ROOT
+from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED, ROOT
 
 T = TypeVar("T")
 
@@ -37,6 +38,41 @@ def start_service(
     command = [sys.executable, "run.py", "--config", str(config), *args]
     with log.open("wb") as sink:
         return subprocess.Popen(command, cwd=ROOT, env=env, stderr=sink)
+
+
+SEEDED = """
+[service]
+database_url = "sqlite:///{db}"
+port = {port}
+{service}
+
+[[stories]]
+id = "rotherham"
+title = "Rotherham"
+
+[[sources]]
+name = "itv-live"
+kind = "liveblog"
+path = "sources/live.txt"
+
+[[sources]]
+name = "bbc-article"
+kind = "article"
+path = "sources/article.txt"
+"""
+
+
+def seeded_config(folder: Path, port: int, service: str = "") -> Path:
+    """A config following the two seeds (copied into `folder`/sources) on `port`, with
+    `service` added to its [service] table; its store beside it."""
+    sources = folder / "sources"
+    sources.mkdir(exist_ok=True)
+    shutil.copy(LIVEBLOG_SEED, sources / "live.txt")
+    shutil.copy(ARTICLE_SEED, sources / "article.txt")
+    config = folder / "aggregator.toml"
+    text = SEEDED.format(db=folder / "agg.sqlite", port=port, service=service)
+    config.write_text(text, encoding="utf-8")
+    return config
 
 
 def free_port() -> int:
