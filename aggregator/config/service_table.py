@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def _anchored(database_url: str, base: Path) -> str:
     path = database_url[len("sqlite:///") :]
     if not path or path.startswith((":memory:", "file:")) or Path(path).is_absolute():
         return database_url
-    return "sqlite:///" + str(base / path)
+    return "sqlite:///" + os.path.normpath(base / path)
 
 
 def _websub(check: Checker, table: Mapping[str, Any], where: str) -> dict[str, Any]:
