@@ -35,10 +35,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_shipped_config_loads_with_both_seeds() -> None:
     settings = load(ROOT / "config" / "aggregator.toml", {})
-    assert (
-        settings.service.database_url
-        == f"sqlite:///{ROOT / 'config' / '..' / 'var'}/aggregator.sqlite"
-    )
+    assert settings.service.database_url == f"sqlite:///{ROOT / 'var' / 'aggregator.sqlite'}"
     assert settings.service.public_url == "http://127.0.0.1:8080"
     assert [s.id for s in settings.stories] == ["rotherham"]
     kinds = {s.name: s.kind for s in settings.sources}
