@@ -7,6 +7,7 @@ import glob
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from aggregator.cli.logs import setup_logging
 from aggregator.cli.parsers import subcommand
 from aggregator.config import LiveSettings, Settings, config_path, load
 from aggregator.core.errors import AggregatorError, ConfigError
-from aggregator.core.types import PollReport
+from aggregator.core.types import PollReport, SourceSpec
 from aggregator.ingest.pipeline import poll
+from aggregator.ingest.worker import POLL_THREADS
 from aggregator.publish.feeds import FEED_FORMATS, FeedFormat
 from aggregator.publish.ids import entry_iri
 from aggregator.publish.timefmt import format_rfc3339
@@ -235,26 +237,29 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _poll(args: argparse.Namespace) -> int:
+    """One pass over every source on the worker's engine: POLL_THREADS at a time, each
+    host within its `[fetch]` / `[[hosts]]` share, the parse pool doing the CPU work."""
     settings = _settings(args)
-    reports: list[PollReport] = []
     with service.built(settings) as parts, Progress(console=err, transient=True) as progress:
-        task = progress.add_task("polling", total=len(settings.sources))
-        for source in settings.sources:
-            progress.update(task, description=f"polling {source.name}")
+        total = len(settings.sources)
+        task = progress.add_task(f"polling {total} sources", total=total)
+
+        def one(source: SourceSpec) -> PollReport:
             story = settings.story(source.story)
             assert story is not None  # config validation guarantees it
-            now = datetime.now(UTC)
-            reports.append(
-                poll(
-                    source,
-                    story,
-                    store=parts.store,
-                    fetchers=parts.fetchers,
-                    now=now,
-                    parsing=parts.parsing,
-                )
+            report = poll(
+                source,
+                story,
+                store=parts.store,
+                fetchers=parts.fetchers,
+                now=datetime.now(UTC),
+                parsing=parts.parsing,
             )
             progress.advance(task)
+            return report
+
+        with ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="poll") as pool:
+            reports = list(pool.map(one, settings.sources))
     err.print(_summary(reports))
     for report in reports:
         if report.error:  # in full, where the table had to cut it short
