@@ -47,11 +47,7 @@ def show_preview(
     settings = _settings_or_none(args, settings_of, needed=args.story is not None)
     story = None
     if args.story is not None and settings is not None:
-        story = settings.story(args.story)
-        if story is None:
-            known = ", ".join(s.id for s in settings.stories)
-            reason = f"no story {args.story!r} (stories: {known})"
-            raise ConfigError(str(settings.path), "[[stories]]", reason)
+        story = settings.named_story(args.story)
     location: str = args.location
     is_url = location.startswith(("http://", "https://"))
     zone = args.timezone or (settings.service.timezone if settings else DEFAULT_TIMEZONE)

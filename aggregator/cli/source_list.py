@@ -109,18 +109,12 @@ def _export(args: argparse.Namespace, config: Path) -> int:
 
 
 def _story(settings: Settings, wanted: str | None, config: Path) -> StorySpec:
-    if wanted is None and len(settings.stories) == 1:
+    if wanted is not None:
+        return settings.named_story(wanted)
+    if len(settings.stories) == 1:
         return settings.stories[0]
-    story = settings.story(wanted) if wanted else None
-    if story is None:
-        known = ", ".join(s.id for s in settings.stories)
-        reason = (
-            f"no story {wanted!r} (stories: {known})"
-            if wanted
-            else f"--story is needed (stories: {known})"
-        )
-        raise ConfigError(str(config), "[[stories]]", reason)
-    return story
+    known = ", ".join(s.id for s in settings.stories)
+    raise ConfigError(str(config), "[[stories]]", f"--story is needed (stories: {known})")
 
 
 def plan_import(outlines: Sequence[Outline], settings: Settings, kind: Kind | None) -> ImportPlan:

@@ -21,7 +21,7 @@ from sqlalchemy import make_url
 
 from aggregator.cli.parsers import subcommand
 from aggregator.config import Settings
-from aggregator.core.errors import ConfigError, StoreError
+from aggregator.core.errors import StoreError
 from aggregator.core.types import SourceSpec
 from aggregator.publish.timefmt import format_rfc3339
 from aggregator.store import Store
@@ -42,15 +42,10 @@ def add_command(commands: Any, settings_of: Callable[[argparse.Namespace], Setti
 def show_status(args: argparse.Namespace, settings: Settings) -> int:
     sources = settings.sources
     if args.story is not None:
-        if settings.story(args.story) is None:
-            known = ", ".join(s.id for s in settings.stories)
-            raise ConfigError(
-                str(settings.path), "[[stories]]", f"no story {args.story!r} (stories: {known})"
-            )
-        sources = settings.sources_of(args.story)
+        sources = settings.sources_of(settings.named_story(args.story).id)
     rows, counts = _read(settings.service.database_url, sources)
     if args.failing:
-        rows = [r for r in rows if is_failing(r)]
+        rows = [r for r in rows if r.is_failing]
     lines = [status_line(r, counts.get(r.name, 0)) for r in rows]
     if args.format == "json":
         print(json.dumps(lines, indent=2))
@@ -59,7 +54,7 @@ def show_status(args: argparse.Namespace, settings: Settings) -> int:
         if not console.is_terminal:  # piped or redirected: lines for a file, not 80 columns
             console = Console(width=200)
         console.print(_table(lines, datetime.now(UTC)))
-    return 1 if any(is_failing(r) for r in rows) else 0
+    return 1 if any(r.is_failing for r in rows) else 0
 
 
 def _read(
@@ -83,11 +78,6 @@ def _read(
 def _never_polled(source: SourceSpec) -> SourceHealth:
     location = source.url or source.path or ""
     return SourceHealth(source.name, source.story, source.kind, location, None, None, None, 0)
-
-
-def is_failing(row: SourceHealth) -> bool:
-    """The last poll failed, or the source was stopped (410 Gone, moved)."""
-    return row.error_count > 0 or row.stopped_reason is not None
 
 
 def status_line(row: SourceHealth, entries: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.core.errors import ConfigError
 from aggregator.core.types import SourceSpec, StorySpec
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
@@ -89,6 +90,15 @@ class Settings:
 
     def story(self, story_id: str) -> StorySpec | None:
         return next((s for s in self.stories if s.id == story_id), None)
+
+    def named_story(self, story_id: str) -> StorySpec:
+        """The story a command was asked for; ConfigError listing the stories if none."""
+        story = self.story(story_id)
+        if story is None:
+            known = ", ".join(s.id for s in self.stories)
+            reason = f"no story {story_id!r} (stories: {known})"
+            raise ConfigError(str(self.path), "[[stories]]", reason)
+        return story
 
     def sources_of(self, story_id: str) -> tuple[SourceSpec, ...]:
         return tuple(s for s in self.sources if s.story == story_id)

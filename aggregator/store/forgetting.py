@@ -43,15 +43,13 @@ class Forgetting:
 
 
 def plan_forget(c: Connection, source: str) -> Forgetting:
-    only, shared = _entries_of(c, source)
-    known = c.execute(select(sources.c.name).where(sources.c.name == source)).first()
-    return Forgetting(source, known is not None or bool(only or shared), len(only), len(shared))
+    return _plan(c, source, *_entries_of(c, source))
 
 
 def forget(c: Connection, source: str, now: datetime) -> Forgetting:
     """Tombstone, detach and drop, in the caller's transaction; one event per entry."""
     only, shared = _entries_of(c, source)
-    plan = plan_forget(c, source)
+    plan = _plan(c, source, only, shared)
     stories = _stories_of(c, only | shared)
     for story in sorted(set(stories.values())):
         hold_story_events(c, story)
@@ -70,6 +68,11 @@ def forget(c: Connection, source: str, now: datetime) -> Forgetting:
         mark_changed(c, story, now)
         announce(c, story)
     return plan
+
+
+def _plan(c: Connection, source: str, only: set[int], shared: set[int]) -> Forgetting:
+    known = c.execute(select(sources.c.name).where(sources.c.name == source)).first()
+    return Forgetting(source, known is not None or bool(only or shared), len(only), len(shared))
 
 
 def _entries_of(c: Connection, source: str) -> tuple[set[int], set[int]]:

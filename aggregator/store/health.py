@@ -35,6 +35,11 @@ class SourceHealth:
     # The source's own title for itself, as its last changed document gave it.
     title: str | None = None
 
+    @property
+    def is_failing(self) -> bool:
+        """The last poll failed, or the source was stopped (410 Gone, removed)."""
+        return self.error_count > 0 or self.stopped_reason is not None
+
 
 class SourceReads(Part):
     def ping(self) -> bool:

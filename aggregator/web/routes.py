@@ -214,13 +214,7 @@ class _Site:
         return Response(body, media_type=METRICS_TYPE, headers={"Cache-Control": "no-store"})
 
     def _failing_count(self) -> int | None:
-        names = [s.name for s in self.live.current.sources]
-        try:
-            return sum(
-                1 for r in self.store.source_health(names) if r.error_count or r.stopped_reason
-            )
-        except StoreError:
-            return None
+        return failing_count(self.store, [s.name for s in self.live.current.sources])
 
     async def opml(self, request: Request) -> Response:
         """The story's sources as OPML 2.0, titled as its page titles them."""
@@ -325,8 +319,7 @@ def failing_count(store: WebStore, names: Sequence[str]) -> int | None:
 
 
 def _failing(rows: Sequence[SourceHealth]) -> list[str]:
-    """The sources whose last poll failed, or that stopped (410 Gone)."""
-    return [r.name for r in rows if r.error_count or r.stopped_reason]
+    return [r.name for r in rows if r.is_failing]
 
 
 def _rfc3339(value: datetime | None) -> str | None:
