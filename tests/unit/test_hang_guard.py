@@ -5,7 +5,8 @@ shape that a backtracking regex, a quadratic loop or recursion down a deep tree 
 for many times over) to one group of entry points, wrapped the ways they meet text: an
 RSS description escaped and as CDATA, Atom content and a whole document for the feed
 reader; an HTML page, plain text and Markdown for the page readers. The case runs in a
-child process that is killed after 20 s: a guard against hangs, not a speed target. An
+child process that is killed when one step (one entry point on one wrapping) runs past
+20 s: a guard against hangs, not a speed target. An
 entry point may refuse its input with ParseError; anything else it raises
 (RecursionError, ValueError from int() of 5,000 digits, MemoryError...) fails the
 case, as does a child that dies without reporting. The child names each step before
@@ -328,7 +329,11 @@ class _Running:
     report: Connection
     started: float
     step: str = "starting"
+    step_started: float = 0.0
     ending: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.step_started = self.started
 
     def listen(self) -> None:
         """Take every message waiting (read as they come, so the pipe never fills)."""
@@ -336,7 +341,7 @@ class _Running:
             while self.report.poll():
                 message = self.report.recv()
                 if isinstance(message, str):
-                    self.step = message
+                    self.step, self.step_started = message, time.monotonic()
                 else:
                     self.ending = message
 
@@ -344,6 +349,7 @@ class _Running:
         """ "" when the child ended (or refused with ParseError), else what went wrong
         in which step; the child is stopped first if it still runs."""
         elapsed = time.monotonic() - self.started
+        in_step = time.monotonic() - self.step_started
         timed_out = self.process.is_alive()
         if timed_out:
             self.process.kill()
@@ -355,7 +361,7 @@ class _Running:
             kind, detail = self.ending
             return f"{self.step}: {detail}" if kind == "failed" else ""
         if timed_out:
-            return f"{self.step}: still running after {elapsed:.0f} s, killed"
+            return f"{self.step}: still running after {in_step:.0f} s, killed"
         return f"{self.step}: died without a report (exit code {self.process.exitcode})"
 
 
@@ -376,12 +382,12 @@ def run_cases(cases: list[str], workers: int = WORKERS, timeout: float = TIMEOUT
             process.start()
             send.close()
             running.append(_Running(case, process, receive, time.monotonic()))
-        deadline = min(r.started for r in running) + timeout
+        deadline = min(r.step_started for r in running) + timeout
         ready = [r.process.sentinel for r in running] + [r.report for r in running]
         wait(ready, max(0.0, deadline - time.monotonic()))
         for run in list(running):
             run.listen()
-            if not run.process.is_alive() or time.monotonic() - run.started >= timeout:
+            if not run.process.is_alive() or time.monotonic() - run.step_started >= timeout:
                 outcomes[run.case] = run.outcome()
                 running.remove(run)
     return outcomes

@@ -42,7 +42,7 @@ SLOPPY = b"""<?xml version="1.0"?>
 """
 HTML_PAGE = b"""<!DOCTYPE html>
 <html><head><title>Not a feed</title></head>
-<body><h1>Welcome</h1><p>This is an ordinary web page.</p></body></html>
+<body><h1>Welcome</h1><p>This is an ordinary web page with a news feed.</p></body></html>
 """
 EMPTY_FEED = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Quiet</title><link>https://x.example/</link>
@@ -129,3 +129,16 @@ def test_an_html_page_error_names_the_problem_and_keeps_the_cause() -> None:
         parse_feed(feed_doc(HTML_PAGE, "text/html"), TZ)
     assert caught.value.reason.startswith("not an RSS or Atom feed")
     assert caught.value.__cause__ is not None
+
+
+def test_a_page_feedparser_could_not_call_a_feed_is_refused_without_reading_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("feedparser was asked")
+
+    monkeypatch.setattr("aggregator.parse.feeds.feed.feedparser.parse", never)
+    page = b"<html><body>" + b"<a b=1 " * 1000
+    with pytest.raises(ParseError) as caught:
+        parse_feed(feed_doc(page, "text/html"), TZ)
+    assert caught.value.reason == "not an RSS or Atom feed: no rss, feed or RDF element"

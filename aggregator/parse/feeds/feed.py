@@ -56,6 +56,8 @@ def parse_feed(doc: Document, context: ParseContext, *, fast: bool = True) -> li
         doc = replace(doc, body=decoded.text.encode("utf-8"))
     items = read_fast(doc) if fast else None
     if items is None:
+        if not _could_be_a_feed(decoded.text):
+            raise ParseError("", "not an RSS or Atom feed: no rss, feed or RDF element")
         items = _read_with_feedparser(doc)
     return to_posts(items, doc)
 
@@ -74,6 +76,14 @@ def read_fast(doc: Document) -> list[FeedItem] | None:
 def to_posts(items: list[FeedItem], doc: Document) -> list[Post]:
     base = _web_base(doc.location)
     return [_to_post(item, position, doc, base) for position, item in enumerate(items)]
+
+
+def _could_be_a_feed(text: str) -> bool:
+    """False when feedparser could not find a feed in `text` either: it names the feed
+    type only from an `rss` or `feed` element, the RSS 0.9/1.0 or Atom namespace, or a
+    Netscape doctype. Saves its lenient reader a slow walk through a page of tags."""
+    lowered = text.lower()
+    return any(word in lowered for word in ("rss", "feed", "atom", "netscape"))
 
 
 def _read_with_feedparser(doc: Document) -> list[FeedItem]:
