@@ -127,7 +127,9 @@ class Score:
 
     @property
     def grew_right(self) -> bool:
-        removed = 1 if self.truth >= 3 else 0  # a page of two posts has none to remove
+        # The third post is removed; on a page of three it is the oldest, which may
+        # just have dropped off the bottom (kept, not deleted), and two have none to remove.
+        removed = 1 if self.truth >= 4 else 0
         return self.grow == (1, 1, removed, max(self.truth - 3, 0))
 
     @property

@@ -32,6 +32,7 @@ from aggregator.parse.decode import Format, decode_body, read_blocks, sniff_form
 from aggregator.parse.html import render_blocks
 from aggregator.parse.live.dating import walk_dates
 from aggregator.parse.live.found import Found
+from aggregator.parse.live.live_part import live_part
 from aggregator.parse.live.livepage import post_from, split_html_page
 from aggregator.parse.live.stamps import UPDATE_WORDS, TimeReader
 from aggregator.parse.text import Block, is_attribution, is_body, is_title_shaped
@@ -94,6 +95,7 @@ def _split_paragraphs(doc: Document, context: ParseContext) -> list[Post]:
     blocks, kinds = _without_repeats(blocks, kinds)
     level = _post_level(blocks, kinds)
     roles = _roles_by_level(blocks, kinds, level) if level else _roles_by_shape(blocks, kinds)
+    _mark_article_around_live_part(blocks, roles)
     has_heading = not level and _mark_page_heading(blocks, roles)
     drafts = _assemble(blocks, roles, keep_preamble=not level and not has_heading)
     if not level:
@@ -229,6 +231,19 @@ def _opens_post(blocks: list[Block], index: int, previous: Role | None) -> bool:
         if not _may_title(block):
             return False
     return False
+
+
+def _mark_article_around_live_part(blocks: list[Block], roles: list[Role]) -> None:
+    """Outside the live part of an article with one (`live_part`), headings and text
+    are the article's; time and date lines keep their roles."""
+    titles = [b.text if r == "title" else None for b, r in zip(blocks, roles, strict=True)]
+    part = live_part(titles)
+    if part is None:
+        return
+    start, end = part
+    for index, role in enumerate(roles):
+        if role in ("title", "body") and not start <= index < end:
+            roles[index] = "page"
 
 
 def _mark_page_heading(blocks: list[Block], roles: list[Role]) -> bool:
