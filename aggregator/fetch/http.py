@@ -89,6 +89,9 @@ def fetch_http(
         hints = _server_hints(response, now)
         _log_response(source.name, response)
         if response.status_code == httpx.codes.NOT_MODIFIED:
+            # A 304 has no body, but a response closed unread closes its connection:
+            # reading the nothing hands the connection back to the pool for the next poll.
+            response.read()
             return Fetched(documents=(), state=state, **hints)
         if response.status_code == httpx.codes.GONE:
             return Fetched(documents=(), state=state, status=410)

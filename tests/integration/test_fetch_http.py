@@ -63,6 +63,14 @@ def test_etag_gives_304_on_the_second_fetch(client: httpx.Client) -> None:
     assert server.requests[1].headers["if-none-match"] == '"v1"'
 
 
+def test_polls_answered_304_share_one_connection(client: httpx.Client) -> None:
+    with serve({"/feed": Route(body=FEED, etag='"v1"')}, keep_alive=True) as server:
+        state = fetch(client, server.url("/feed")).state
+        answers = [fetch(client, server.url("/feed"), state) for _ in range(3)]
+    assert [a.changed for a in answers] == [False, False, False]
+    assert len({r.client_port for r in server.requests}) == 1
+
+
 def test_last_modified_gives_304_and_the_modified_time(client: httpx.Client) -> None:
     stamp = "Wed, 21 Oct 2026 07:28:00 GMT"
     with serve({"/feed": Route(body=FEED, last_modified=stamp)}) as server:

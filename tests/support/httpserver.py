@@ -52,6 +52,7 @@ class Received:
     path: str
     headers: Mapping[str, str]
     at: float = field(default_factory=time.monotonic)
+    client_port: int = 0  # which connection it came on
 
 
 @dataclass
@@ -172,7 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         assert isinstance(server, _ScriptedHTTPServer)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        server.received.append(Received(self.command, self.path, headers))
+        port = int(self.client_address[1])
+        server.received.append(Received(self.command, self.path, headers, client_port=port))
         route = server.routes.get(urlsplit(self.path).path, Route(404, b"not found"))
         if route.delay and server.stopping.wait(route.delay):
             return
