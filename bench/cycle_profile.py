@@ -1,6 +1,8 @@
 """Where a cold poll cycle's time goes: cProfile of N corpus feeds polled one after another.
 
     python bench/cycle_profile.py                # --feeds 200 --top 40
+    python bench/cycle_profile.py --phase tick   # cold first (not profiled), then a tick
+    python bench/cycle_profile.py --phase warm   # cold first, then a cycle of 304s
 
 Writes `corpus.py`'s feeds to a temp dir, serves them with nginx, and polls each once
 with the service's pipeline (`pipeline.poll`) into a fresh SQLite store, in this thread,
@@ -16,7 +18,7 @@ import cProfile
 import pstats
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from corpus import write
@@ -36,6 +38,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--phase",
+        choices=("cold", "warm", "tick"),
+        default="cold",
+        help="warm, tick: poll every feed once unprofiled, then profile the next cycle "
+        "(tick: after adding posts to every tenth feed)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aggbench-profile-") as tmp:
         folder = Path(tmp)
@@ -51,6 +60,12 @@ def main() -> None:
             with make_client(limits) as client:
                 fetchers = Fetchers(client, limits)
                 now = datetime.now(UTC)
+                if args.phase != "cold":
+                    for spec in specs:
+                        poll(spec, STORY, store=store, fetchers=fetchers, now=now)
+                    if args.phase == "tick":
+                        write(folder / "corpus", args.feeds, tick=1)
+                    now += timedelta(minutes=10)
                 profile = cProfile.Profile()
                 start = time.perf_counter()
                 with profile:
@@ -58,7 +73,7 @@ def main() -> None:
                         poll(spec, STORY, store=store, fetchers=fetchers, now=now)
                 seconds = time.perf_counter() - start
             store.engine.dispose()
-    print(f"{args.feeds} feeds polled one after another: {seconds:.2f} s")
+    print(f"{args.feeds} feeds polled one after another ({args.phase}): {seconds:.2f} s")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
 
 

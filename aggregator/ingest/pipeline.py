@@ -6,7 +6,9 @@
     | keep                PURE  keyword and exclusion filter, for kinds that carry
                                 everything (the report counts what it left out)
     | normalize           PURE  Post -> Entry: stable key, content hash, fingerprint
-    | sign                PURE  MinHash signature of the word shingles + its LSH band keys (*)
+    | store.item_hashes   EDGE  which items the store holds as they are now
+    | sign                PURE  MinHash signature of the word shingles + its LSH band keys,
+                                for the other items only (*)
     | store.known_for     EDGE  the stored items and fingerprints the batch could match,
                                 the copies sharing a band key, the merges undone by hand
     | decide              PURE  new | edited | duplicate (exact | near) | unchanged
@@ -32,6 +34,7 @@ error with a backoff; it never stops the other sources. 410 Gone stops the sourc
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from time import perf_counter
@@ -143,10 +146,10 @@ def _poll_fetched(
     with metrics.timed(metrics.PARSE_SECONDS, source.kind):
         parsed = _parse_all(source, fetched, parsing)
     kept = _keep(source, story, parsed.posts)
-    entries = _entries(source, kept, now, parsing)
+    batch = _entries(source, kept, now, parsing, store)
     pages = _pages_read_whole(source, parsed.posts)
     with store.deciding(story.id):
-        decisions, deletions = _decide(source, entries, pages, store, now)
+        decisions, deletions = _decide(source, batch, pages, store, now, parsing)
         fresh = sum(d.action in ("new", "duplicate") for d in decisions)
         plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
         state, problems = parsed.state, parsed.problems
@@ -211,10 +214,10 @@ def ingest_pushed(
         status = store.source_status(source.name)
         parsed = _parse_all(source, Fetched((document,), status.state), parsing)
         kept = _keep(source, story, parsed.posts)
-        entries = _entries(source, kept, now, parsing)
+        batch = _entries(source, kept, now, parsing, store)
         pages = _pages_read_whole(source, parsed.posts)
         with store.deciding(story.id):
-            decisions, deletions = _decide(source, entries, pages, store, now)
+            decisions, deletions = _decide(source, batch, pages, store, now, parsing)
             report = store.apply_pushed(source, decisions, deletions, now)
         report = replace(report, filtered=len(parsed.posts) - len(kept))
         return _problems(report, parsed.problems)
@@ -269,18 +272,54 @@ def _report_move(source: SourceSpec, status: SourceStatus, fetched: Fetched) -> 
         log.warning("source moved permanently, update your config", extra=fields)
 
 
-def _entries(source: SourceSpec, posts: list[Post], now: datetime, parsing: Parsing) -> list[Entry]:
-    """normalize | sign"""
-    return parsing.sign(source, normalize(posts, source=source.name, now=now))
+@dataclass(frozen=True)
+class _Batch:
+    """A poll's entries, signed except `unsigned` (their indexes): those the store
+    already holds as they are now, which decide finds unchanged on key and hash alone."""
+
+    entries: list[Entry]
+    unsigned: frozenset[int] = frozenset()
+
+
+def _entries(
+    source: SourceSpec, posts: list[Post], now: datetime, parsing: Parsing, store: DecideStore
+) -> _Batch:
+    """normalize | sign what changed. Signing is most of an unchanged item's cost, and
+    a changed feed repeats most of its items."""
+    entries = normalize(posts, source=source.name, now=now)
+    stored = store.item_hashes(source, [e.item_key for e in entries])
+    unsigned = frozenset(
+        i for i, e in enumerate(entries) if stored.get(e.item_key) == e.content_hash
+    )
+    return _Batch(_sign_all_but(source, entries, parsing, unsigned), unsigned)
+
+
+def _sign_all_but(
+    source: SourceSpec, entries: list[Entry], parsing: Parsing, skipped: Collection[int]
+) -> list[Entry]:
+    wanted = [e for i, e in enumerate(entries) if i not in skipped]
+    signed = iter(parsing.sign(source, wanted))
+    return [e if i in skipped else next(signed) for i, e in enumerate(entries)]
 
 
 def _decide(
-    source: SourceSpec, entries: list[Entry], pages: set[str], store: DecideStore, now: datetime
+    source: SourceSpec,
+    batch: _Batch,
+    pages: set[str],
+    store: DecideStore,
+    now: datetime,
+    parsing: Parsing,
 ) -> tuple[list[Decision], list[Deletion]]:
     """store.known_for | decide | find_deletions; run under store.deciding(story), so
-    that what is known cannot change before these decisions are written."""
-    known = store.known_for(source, entries, pages)
-    decisions = decide(entries, known, now=now)
+    that what is known cannot change before these decisions are written. An unsigned
+    entry that is not unchanged after all (its item was forgotten since the hashes were
+    read) is signed and the batch decided again, so a near duplicate is still found."""
+    known = store.known_for(source, batch.entries, pages)
+    decisions = decide(batch.entries, known, now=now)
+    if any(decisions[i].action != "unchanged" for i in batch.unsigned):
+        done = set(range(len(batch.entries))) - batch.unsigned
+        signed = _Batch(_sign_all_but(source, batch.entries, parsing, done))
+        return _decide(source, signed, pages, store, now, parsing)
     return decisions, find_deletions(decisions, known, pages)
 
 

@@ -17,6 +17,9 @@ from aggregator.core.types import Entry, Known, KnownItem, SourceSpec
 from aggregator.store import clusters
 from aggregator.store.schema import entries, entry_items
 
+# Bound parameters per IN list: SQLite allows 32,766 in a statement.
+_KEYS_PER_QUERY = 1000
+
 
 def known_for(
     c: Connection, source: SourceSpec, batch: Sequence[Entry], pages: Collection[str]
@@ -26,6 +29,25 @@ def known_for(
     hits, copies = clusters.candidates(c, source.story, batch)
     apart = clusters.kept_apart_in(c, source.story)
     return Known(items, found, hits, copies, apart)
+
+
+def item_hashes(c: Connection, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]:
+    """The content hash of each of the source's stored items named in `keys` and still
+    shown (a deleted one is left out: its return is news)."""
+    query = (
+        select(entry_items.c.item_key, entry_items.c.content_hash)
+        .join(entries, entries.c.id == entry_items.c.entry_id)
+        .where(
+            entry_items.c.source == source.name,
+            entries.c.deleted_at.is_(None),
+        )
+    )
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = list(keys[start : start + _KEYS_PER_QUERY])
+        rows = c.execute(query.where(entry_items.c.item_key.in_(chunk))).all()
+        found.update((row.item_key, row.content_hash) for row in rows)
+    return found
 
 
 def _items_of(

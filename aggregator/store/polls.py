@@ -90,6 +90,12 @@ class PollWrites(Part):
         with self.connections.reading() as c:
             return known.known_for(c, source, batch, pages)
 
+    def item_hashes(self, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]:
+        """The stored content hash of each of the source's items named in `keys` and
+        not deleted: an entry that matches needs no signature to be found unchanged."""
+        with self.connections.reading() as c:
+            return known.item_hashes(c, source, keys)
+
     def apply(
         self,
         source: SourceSpec,

@@ -56,6 +56,8 @@ class DecideStore(Protocol):
         self, source: SourceSpec, batch: Sequence[Entry], pages: Collection[str] = ()
     ) -> Known: ...
 
+    def item_hashes(self, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]: ...
+
 
 @runtime_checkable
 class PushStore(DecideStore, Protocol):

@@ -5,15 +5,19 @@ SQLite and PostgreSQL, then rendered as the merged Atom feed; explained and spli
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 from xml.etree import ElementTree
 
-from aggregator.core.types import SourceSpec, StorySpec, StoryView
-from aggregator.ingest.pipeline import poll
+from aggregator.core.types import Entry, SourceSpec, StorySpec, StoryView
+from aggregator.ingest.parsing import Inline
+from aggregator.ingest.pipeline import poll, preview
 from aggregator.ingest.sources import Fetchers
 from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
+from aggregator.store.roles import PollStore
 from aggregator.web.rendered import RenderCache
 from tests.support.builders import T0
 from tests.support.feedcheck import ATOM
@@ -163,3 +167,64 @@ def test_the_render_cache_follows_every_change_to_the_story(
     store.split(evac.id, "wire", T0 + timedelta(hours=2))
     split = cache.get(STORY, "atom", base, render)
     assert split is not None and split.etag != joined.etag and renders == [4, 5, 6]
+
+
+class CountingSigns(Inline):
+    """The work in this thread, counting the entries each poll has signed."""
+
+    def __init__(self) -> None:
+        self.signed: list[int] = []
+
+    def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
+        self.signed.append(len(entries))
+        return super().sign(source, entries)
+
+
+def test_a_changed_page_signs_only_its_new_and_edited_posts(
+    store: Store, fetchers: Fetchers, tmp_path: Path
+) -> None:
+    live, _ = sources(tmp_path, "http://127.0.0.1:9/unused")
+    store.sync_sources([live])
+    counting = CountingSigns()
+    first = poll(live, STORY, store=store, fetchers=fetchers, now=T0, parsing=counting)
+    page = Path(live.path or "")
+    evac_title, evac = FLOOD_POSTS["evac"]
+    added = f"Schools shut across Kelsford\n\n{RAIL} Schools will stay shut on Monday too.\n\n"
+    edited = page.read_text("utf-8").replace("About 400 people", "About 450 people")
+    page.write_text(added + edited, encoding="utf-8")
+    later = T0 + timedelta(minutes=5)
+    second = poll(live, STORY, store=store, fetchers=fetchers, now=later, parsing=counting)
+    assert (first.new, second.new, second.updated, second.unchanged) == (4, 1, 1, 3)
+    assert counting.signed == [4, 2]
+    # What was signed is what the near-duplicate search needs: the edit keeps its copy.
+    [entry] = [e for e in store.story_view(STORY).entries if e.title == evac_title]
+    assert "About 450 people" in entry.text and entry.text != evac
+
+
+class StaleHashes:
+    """A store whose answer to item_hashes is out of date: it names items as stored as
+    they are now which it no longer holds (forgotten between that read and deciding)."""
+
+    def __init__(self, store: Store, hashes: dict[str, str]) -> None:
+        self.store, self.hashes = store, hashes
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def item_hashes(self, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]:
+        return {k: self.hashes[k] for k in keys if k in self.hashes}
+
+
+def test_an_item_the_store_no_longer_holds_is_signed_and_still_merged(
+    store: Store, fetchers: Fetchers, tmp_path: Path
+) -> None:
+    with serve({"/rss": Route(body=rss_feed(), content_type="application/rss+xml")}) as server:
+        live, wire = sources(tmp_path, server.url("/rss"))
+        store.sync_sources([live, wire])
+        assert poll(live, STORY, store=store, fetchers=fetchers, now=T0).new == 4
+        shown = preview(wire, fetchers=fetchers, now=T0).entries
+        stale = cast(PollStore, StaleHashes(store, {e.item_key: e.content_hash for e in shown}))
+        counting = CountingSigns()
+        report = poll(wire, STORY, store=stale, fetchers=fetchers, now=T0, parsing=counting)
+    assert counting.signed == [0, 4]
+    assert (report.new, report.duplicates) == (1, 3)
