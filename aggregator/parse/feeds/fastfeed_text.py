@@ -16,6 +16,8 @@ from html.entities import name2codepoint
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, resolve_relative_uris
 
+from aggregator.parse.feeds.fastfeed_markup import resolve
+
 
 class Declined(Exception):
     """The fast reader is not sure it would read this feed as feedparser does."""
@@ -99,10 +101,14 @@ def join_url(base: str, url: str) -> str:
 
 
 def resolve_markup(html: str, base: str, content_type: str) -> str:
-    """Embedded markup as feedparser leaves it with resolve_relative_uris on."""
+    """Embedded markup as feedparser leaves it with resolve_relative_uris on: written by
+    `fastfeed_markup` where it can be sure, by feedparser otherwise."""
     if _LONG_DECIMAL.search(html):
         raise Declined("a decimal character reference of 8 or more digits")
-    return str(resolve_relative_uris(html, base, "utf-8", content_type))
+    written = resolve(html, base, content_type)
+    if written is None:
+        written = str(resolve_relative_uris(html, base, "utf-8", content_type))
+    return written
 
 
 def parse_date(value: str) -> datetime | None:
