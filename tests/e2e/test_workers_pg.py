@@ -264,7 +264,7 @@ def test_config_changes_reach_every_worker_without_a_restart(
 @pytest.mark.slow
 def test_politeness_holds_across_gates_on_separate_connections(postgres_url: str) -> None:
     open_store(postgres_url).engine.dispose()  # migrated
-    limits = FetchLimits(per_host=2, host_gap=0.1, total_timeout=10)
+    limits = FetchLimits(per_host=2, host_gap=0.25, total_timeout=10)
     engines = [create_store_engine(postgres_url) for _ in range(2)]
     with serve({"/f": Route(body=b"<rss/>", delay=0.05)}) as server:
         clients = [make_client(limits) for _ in engines]
@@ -288,7 +288,9 @@ def test_politeness_holds_across_gates_on_separate_connections(postgres_url: str
     for engine in engines:
         engine.dispose()
     assert len(starts) == 8 and server.concurrency.most <= 2
-    assert all(b - a >= 0.09 for a, b in itertools.pairwise(starts))
+    # Measured where the server reads each request, which a busy machine delays by some
+    # milliseconds either way: the gap is asked for less that margin.
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(starts)), starts
 
 
 def test_workers_starting_at_once_record_each_source_once(postgres_url: str) -> None:

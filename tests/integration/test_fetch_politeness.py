@@ -37,7 +37,7 @@ def test_no_host_sees_more_than_its_share(per_host: int) -> None:
 
 
 def test_requests_to_one_host_are_spaced_by_the_gap() -> None:
-    limits = FetchLimits(per_host=4, host_gap=0.1)
+    limits = FetchLimits(per_host=4, host_gap=0.25)
     with serve({"/f": Route(body=b"<rss/>")}) as server, make_client(limits) as client:
         fetchers = Fetchers(client, limits)
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -48,7 +48,9 @@ def test_requests_to_one_host_are_spaced_by_the_gap() -> None:
                 )
             )
         starts = sorted(r.at for r in server.requests)
-    assert all(b - a >= 0.09 for a, b in itertools.pairwise(starts))
+    # Measured where the server reads each request, which a busy machine delays by some
+    # milliseconds either way: the gap is asked for less that margin.
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(starts)), starts
 
 
 def test_a_gate_needs_at_least_one_slot() -> None:
