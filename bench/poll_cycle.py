@@ -59,8 +59,10 @@ def cycle(command: list[str], expect_new: bool, timeout: float) -> dict[str, flo
     return result
 
 
-def one_run(feeds: int, corpus: Path, base: str, work: Path, reader: str, timeout: float) -> Run:
-    write(corpus, feeds, tick=0)
+def one_run(
+    feeds: int, corpus: Path, base: str, work: Path, reader: str, timeout: float, markup: str
+) -> Run:
+    write(corpus, feeds, tick=0, markup=markup)
     ours_db = f"sqlite:///{work / 'ours.sqlite'}"
     reader_db = str(work / "reader.sqlite")
     ours = [sys.executable, str(HERE / "ours_cycle.py"), ours_db, base, str(feeds)]
@@ -68,7 +70,7 @@ def one_run(feeds: int, corpus: Path, base: str, work: Path, reader: str, timeou
     results: Run = {"aggregator": {}, "reader": {}}
     for phase in PHASES:
         if phase == "tick":
-            write(corpus, feeds, tick=1)
+            write(corpus, feeds, tick=1, markup=markup)
         expect_new = phase != "warm"
         results["aggregator"][phase] = cycle(ours, expect_new, timeout)
         results["reader"][phase] = cycle(theirs, expect_new, timeout)
@@ -78,19 +80,20 @@ def one_run(feeds: int, corpus: Path, base: str, work: Path, reader: str, timeou
 
 
 def measure(
-    feeds: int, runs: int, reader: str, timeout: float = CYCLE_TIMEOUT
+    feeds: int, runs: int, reader: str, timeout: float = CYCLE_TIMEOUT, markup: str = "publisher"
 ) -> tuple[list[Run], str | None]:
-    """Up to `runs` runs of cold, warm and tick cycles over a corpus of `feeds` feeds;
-    the runs done, and why the rest were not (a failed or timed-out cycle) or None."""
+    """Up to `runs` runs of cold, warm and tick cycles over a corpus of `feeds` feeds
+    (`markup`: "publisher" or "plain", see corpus.py); the runs done, and why the rest
+    were not (a failed or timed-out cycle) or None."""
     done: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="aggbench-") as tmp:
         corpus, work = Path(tmp) / "corpus", Path(tmp) / "work"
         work.mkdir()
-        write(corpus, feeds, tick=0)
+        write(corpus, feeds, tick=0, markup=markup)
         with nginx(corpus) as base:
             for n in range(runs):
                 try:
-                    done.append(one_run(feeds, corpus, base, work, reader, timeout))
+                    done.append(one_run(feeds, corpus, base, work, reader, timeout, markup))
                 except CycleFailed as e:
                     return done, str(e)
                 print(f"{feeds} feeds: run {n + 1}/{runs} done", file=sys.stderr, flush=True)
@@ -102,10 +105,11 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, nargs="+", default=[500])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=CYCLE_TIMEOUT, help="per cycle, s")
+    parser.add_argument("--markup", choices=("publisher", "plain"), default="publisher")
     args = parser.parse_args()
     reader = reader_python()
     for feeds in args.feeds:
-        runs, error = measure(feeds, args.runs, reader, args.timeout)
+        runs, error = measure(feeds, args.runs, reader, args.timeout, args.markup)
         print(cycles_section({feeds: {"runs": runs, "error": error}}), flush=True)
 
 

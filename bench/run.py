@@ -1,4 +1,4 @@
-"""Issue 5's benchmarks in one invocation: one Markdown table, bench/results.md + .json.
+"""The benchmarks in one invocation: one Markdown table, bench/results.md + .json.
 
     .venv/bin/python bench/run.py                              # the full run
     .venv/bin/python bench/run.py --feeds 60 --runs 2 --edits 10 --wrk-seconds 5  # quick
@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", default="500,5000", help="corpus sizes, comma-separated")
     parser.add_argument(
+        "--markup",
+        default="plain,publisher",
+        help="corpora, comma-separated: plain paragraphs, or everyday publisher markup",
+    )
+    parser.add_argument(
         "--runs", type=int, default=5, help="runs per size, and wrk runs per rate (>= 5)"
     )
     parser.add_argument(
@@ -74,12 +79,15 @@ def cycles(args: argparse.Namespace) -> dict[str, Any]:
     try:
         reader = poll_cycle.reader_python()
     except (OSError, subprocess.CalledProcessError) as e:
-        return {str(n): {"runs": [], "error": f"no reader venv: {e}"} for n in sizes}
+        why = {"runs": [], "error": f"no reader venv: {e}"}
+        return {f"{n} {m}": why for n in sizes for m in args.markup.split(",")}
     sized: dict[str, Any] = {}
     for feeds in sizes:
-        print(f"measuring poll cycles, {feeds} feeds", file=sys.stderr, flush=True)
-        runs, error = poll_cycle.measure(feeds, args.runs, reader, args.cycle_timeout)
-        sized[str(feeds)] = {"runs": runs, "error": error}
+        for markup in args.markup.split(","):
+            label = f"{feeds} {markup}"
+            print(f"measuring poll cycles, {label} feeds", file=sys.stderr, flush=True)
+            runs, error = poll_cycle.measure(feeds, args.runs, reader, args.cycle_timeout, markup)
+            sized[label] = {"runs": runs, "error": error}
     return sized
 
 
