@@ -21,27 +21,28 @@ from aggregator.parse.html import replace_tags
 # Fewer words than this is too little text to call two items the same copy.
 MIN_FINGERPRINT_WORDS = 8
 _OPENING_WORDS = 12
-_QUOTES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-    }
-)
-_CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n\r")
+# Every character folded is outside ASCII, so an ASCII text is left as it is; in the
+# others a regex finds the few to fold (str.translate looks up every character).
+_FOLDED = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u201f": '"',
+    "\u2033": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u00a0": " ",
+}
+_TO_FOLD = re.compile("[" + "".join(_FOLDED) + "]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A post's own time is believed between these bounds; outside, it was first seen now.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _AHEAD = timedelta(days=1)
@@ -89,7 +90,8 @@ def normalize_text(text: str) -> str:
 
 def plain_text(text: str) -> str:
     """The text a reader sees, case kept: no tags or entities, quotes and dashes folded."""
-    return unicodedata.normalize("NFKC", unescape(replace_tags(text))).translate(_QUOTES)
+    plain = unicodedata.normalize("NFKC", unescape(replace_tags(text)))
+    return plain if plain.isascii() else _TO_FOLD.sub(lambda c: _FOLDED[c.group()], plain)
 
 
 def fingerprint(title: str, text: str) -> str | None:
@@ -122,7 +124,7 @@ def _without_controls(post: Post) -> Post:
     NUL): gone from every field, so one such item cannot fail its whole poll."""
 
     def clean(value: str) -> str:
-        return value.translate(_CONTROLS) if value and not value.isprintable() else value
+        return _CONTROLS.sub("", value) if value and not value.isprintable() else value
 
     def maybe(value: str | None) -> str | None:
         return None if value is None else clean(value)
