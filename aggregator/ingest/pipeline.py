@@ -291,15 +291,16 @@ def _entries(
     unsigned = frozenset(
         i for i, e in enumerate(entries) if stored.get(e.item_key) == e.content_hash
     )
-    return _Batch(_sign_all_but(source, entries, parsing, unsigned), unsigned)
+    changed = frozenset(range(len(entries))) - unsigned
+    return _Batch(_signed_at(source, entries, parsing, changed), unsigned)
 
 
-def _sign_all_but(
-    source: SourceSpec, entries: list[Entry], parsing: Parsing, skipped: Collection[int]
+def _signed_at(
+    source: SourceSpec, entries: list[Entry], parsing: Parsing, at: Collection[int]
 ) -> list[Entry]:
-    wanted = [e for i, e in enumerate(entries) if i not in skipped]
-    signed = iter(parsing.sign(source, wanted))
-    return [e if i in skipped else next(signed) for i, e in enumerate(entries)]
+    """`entries` with those at the indexes `at` signed, in one call to `parsing`."""
+    signed = iter(parsing.sign(source, [e for i, e in enumerate(entries) if i in at]))
+    return [next(signed) if i in at else e for i, e in enumerate(entries)]
 
 
 def _decide(
@@ -317,9 +318,8 @@ def _decide(
     known = store.known_for(source, batch.entries, pages)
     decisions = decide(batch.entries, known, now=now)
     if any(decisions[i].action != "unchanged" for i in batch.unsigned):
-        done = set(range(len(batch.entries))) - batch.unsigned
-        signed = _Batch(_sign_all_but(source, batch.entries, parsing, done))
-        return _decide(source, signed, pages, store, now, parsing)
+        signed = _signed_at(source, batch.entries, parsing, batch.unsigned)
+        return _decide(source, _Batch(signed), pages, store, now, parsing)
     return decisions, find_deletions(decisions, known, pages)
 
 

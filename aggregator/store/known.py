@@ -17,9 +17,6 @@ from aggregator.core.types import Entry, Known, KnownItem, SourceSpec
 from aggregator.store import clusters
 from aggregator.store.schema import entries, entry_items
 
-# Bound parameters per IN list: SQLite allows 32,766 in a statement.
-_KEYS_PER_QUERY = 1000
-
 
 def known_for(
     c: Connection, source: SourceSpec, batch: Sequence[Entry], pages: Collection[str]
@@ -39,15 +36,11 @@ def item_hashes(c: Connection, source: SourceSpec, keys: Sequence[str]) -> dict[
         .join(entries, entries.c.id == entry_items.c.entry_id)
         .where(
             entry_items.c.source == source.name,
+            entry_items.c.item_key.in_(keys),
             entries.c.deleted_at.is_(None),
         )
     )
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = list(keys[start : start + _KEYS_PER_QUERY])
-        rows = c.execute(query.where(entry_items.c.item_key.in_(chunk))).all()
-        found.update((row.item_key, row.content_hash) for row in rows)
-    return found
+    return {row.item_key: row.content_hash for row in c.execute(query).all()}
 
 
 def _items_of(
