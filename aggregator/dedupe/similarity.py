@@ -22,12 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
-from datasketch import MinHash
-
 from aggregator.core.types import Entry, TimeSource
 from aggregator.dedupe.facts import read_facts, swapped
-from aggregator.dedupe.normalize import normalize_text
+from aggregator.dedupe.minhash import signature
+from aggregator.dedupe.normalize import plain_text
 
 # 128 permutations in 42 bands of 3 rows: a pair with Jaccard J becomes a candidate with
 # probability 1 - (1 - J^3)^42, i.e. 0.94 at J=0.4, 0.996 at J=0.5, but 0.04 at J=0.1.
@@ -77,7 +75,8 @@ BAND_DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _WORD = re.compile(r"\w+")
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
+# Band numbers as the one-byte prefix hashed before each band's rows.
+_BAND_PREFIXES = tuple(bytes([band]) for band in range(BANDS))
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ class Verdict:
 
 
 def body_words(text: str) -> list[str]:
-    return _WORD.findall(normalize_text(text))
+    """The words of `normalize_text(text)`, without collapsing the spaces between them."""
+    return _WORD.findall(plain_text(text).casefold())
 
 
 def shingles(title: str, text: str) -> frozenset[str]:
@@ -109,7 +109,8 @@ def _shingles_of(*parts: list[str]) -> frozenset[str]:
         if len(words) < SHINGLE_WORDS:
             found.update(words)
             continue
-        found.update(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - 2))
+        runs = (words[i:] for i in range(SHINGLE_WORDS))
+        found.update(map(" ".join, zip(*runs, strict=False)))
     return frozenset(found)
 
 
@@ -124,27 +125,22 @@ def sign(entry: Entry) -> Entry:
 
 
 def signature_of(shingle_set: frozenset[str]) -> bytes:
-    minhash = MinHash(
-        num_perm=NUM_PERM,
-        seed=_SEED,
-        permutations=_TEMPLATE.permutations,
-        scheme=_TEMPLATE.scheme,
-    )
-    # The minimum does not depend on the order the shingles are hashed in.
-    minhash.update_batch([s.encode("utf-8") for s in shingle_set])
-    return bytes(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())
+    return signature(shingle_set, NUM_PERM, _SEED)
 
 
 def band_keys(signature: bytes) -> tuple[int, ...]:
     """One signed 64-bit key per band (it fits an SQL BIGINT); the band number is hashed
     in, so equal rows in different bands never collide."""
     width = BAND_ROWS * 4
-    keys = []
-    for band in range(BANDS):
-        chunk = signature[band * width : (band + 1) * width]
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
-    return tuple(keys)
+    blake2b = hashlib.blake2b
+    return tuple(
+        int.from_bytes(
+            blake2b(prefix + signature[at : at + width], digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
+        for prefix, at in zip(_BAND_PREFIXES, range(0, BANDS * width, width), strict=True)
+    )
 
 
 def band_day(published: datetime) -> int:

@@ -12,6 +12,10 @@ copy beside the old one.
     body_words, shingles, signature_of, band_keys, band_day, MIN_BODY_WORDS
                     from aggregator/dedupe/similarity.py, with the text folding they
                     read (dedupe/normalize.py, parse/entities.py, parse/html.py)
+
+signature_of was written out on 2026-12-07 in place of datasketch's MinHash, whose
+default scheme depends on the installed version (2.0 changed it to "affine32"): it
+computes what datasketch 2.0 does, which every store since has been signed with.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -112,20 +115,30 @@ def _shingles_of(*parts: list[str]) -> frozenset[str]:
 
 
 @cache
-def _template() -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=_SEED)
+def _permutations() -> tuple[Any, Any]:
+    # datasketch 2.0's "affine32" scheme, written out (dedupe/minhash.py): odd `a`, any
+    # `b`, from numpy's legacy RandomState(seed).
+    generator = np.random.RandomState(_SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def signature_of(shingle_set: frozenset[str]) -> bytes:
-    template = _template()
-    minhash = MinHash(
-        num_perm=NUM_PERM,
-        seed=_SEED,
-        permutations=template.permutations,
-        scheme=template.scheme,
-    )
-    minhash.update_batch([s.encode("utf-8") for s in shingle_set])
-    return bytes(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())
+    """SHA-1's first 4 bytes (little-endian) of each shingle, fmix32, then per
+    permutation the least (a * h + b) mod 2^32."""
+    a, b = _permutations()
+    digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingle_set])
+    h = np.frombuffer(digests, dtype="<u4").astype(np.uint32)
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    h = h ^ (h >> np.uint32(16))
+    least = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    for start in range(0, len(h), 8192):
+        least = np.minimum(least, (h[start : start + 8192, None] * a + b).min(axis=0))
+    return bytes(least.astype("<u4").tobytes())
 
 
 def band_keys(signature: bytes) -> tuple[int, ...]:
