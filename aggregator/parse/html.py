@@ -4,7 +4,7 @@ write our own paragraphs as HTML that the sanitiser leaves as it is."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import nh3
 
 from aggregator.parse.entities import short_references
+from aggregator.parse.html_tokens import Token, ordinary_tokens
 from aggregator.parse.text import Block, collapse, is_attribution
 from aggregator.parse.text import is_caption as is_caption_line
 
@@ -140,6 +141,15 @@ class _BlockReader(HTMLParser):
         if not self._skip_depth:
             self._pending.append(data)
 
+    def replay(self, tokens: Iterable[Token]) -> None:
+        for kind, value in tokens:
+            if kind == "text":
+                self.handle_data(value)
+            elif kind == "start":
+                self.handle_starttag(value, [])
+            else:
+                self.handle_endtag(value)
+
     def flush(self) -> None:
         text = collapse("".join(self._pending))
         self._pending = []
@@ -149,9 +159,14 @@ class _BlockReader(HTMLParser):
 
 
 def html_to_blocks(html: str) -> list[Block]:
-    """The visible paragraphs of an HTML page or fragment, headings with their level."""
+    """The visible paragraphs of an HTML page or fragment, headings with their level.
+    Ordinary markup (most feed items) is read without html.parser, to the same events."""
     reader = _BlockReader()
-    read_whole(reader, html)
+    tokens = ordinary_tokens(html)
+    if tokens is None:
+        read_whole(reader, html)
+    else:
+        reader.replay(tokens)
     reader.flush()
     return reader.blocks
 
