@@ -19,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from aggregator.arenas import limit_arenas
 from aggregator.core.types import SourceSpec, StorySpec
 from aggregator.fetch.http import make_client
 from aggregator.fetch.limits import FetchLimits
@@ -31,6 +32,7 @@ STORY = StorySpec("bench", "Bench")
 
 
 def main() -> None:
+    limit_arenas()  # as the `aggregator` command does
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
     parser.add_argument("base_url")

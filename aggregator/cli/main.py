@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aggregator import __version__, service
+from aggregator.arenas import limit_arenas
 from aggregator.cli import forget as forget_command
 from aggregator.cli import preview as preview_command
 from aggregator.cli import source_list
@@ -41,6 +42,7 @@ err = Console(stderr=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_arenas()  # before any thread starts (aggregator/arenas.py)
     args = _parser().parse_args(argv)
     setup_logging(args.log_level)
     try:
