@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from aggregator.core.errors import ParseError
 from aggregator.core.types import Document, Entry, Kind, PageSignals, ParseContext, Post, SourceSpec
 from aggregator.dedupe.similarity import sign
-from aggregator.ingest.sources import KINDS_BY_NAME
+from aggregator.ingest.kinds import KINDS_BY_NAME
 
 log = logging.getLogger("aggregator.parsing")
 DEFAULT_PARSE_TIMEOUT = 20.0

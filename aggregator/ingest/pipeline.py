@@ -61,8 +61,9 @@ from aggregator.core.types import (
 from aggregator.dedupe.decide import decide, find_deletions
 from aggregator.dedupe.normalize import matches_keywords, normalize
 from aggregator.fetch.politeness import HostHeld
+from aggregator.ingest.kinds import KINDS_BY_NAME
 from aggregator.ingest.parsing import INLINE, ParseTimeout, Parsing
-from aggregator.ingest.sources import KINDS_BY_NAME, Fetchers
+from aggregator.ingest.sources import Fetchers
 from aggregator.parse.decode import kind_hint
 from aggregator.store import SourceStatus
 from aggregator.store.roles import DecideStore, PollStore, PushStore

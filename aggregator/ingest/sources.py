@@ -1,71 +1,21 @@
-"""The registry: source kind -> parser, location -> fetcher.
-
-Adding a kind is one parser module, its name in `Kind` and `KINDS` (core/types.py), and
-one line in KINDS_BY_NAME.
-"""
+"""Where a source's bytes come from: http(s) URLs through the shared client, under the
+per-host limits; local paths from disk. (What reads them: ingest/kinds.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
 
 from aggregator.config import FetchSettings
 from aggregator.core.errors import FetchError
-from aggregator.core.types import (
-    Document,
-    Fetched,
-    FetchState,
-    Kind,
-    ParseContext,
-    Post,
-    SourceSpec,
-)
+from aggregator.core.types import Fetched, FetchState, SourceSpec
 from aggregator.fetch.files import fetch_files
 from aggregator.fetch.http import fetch_http
 from aggregator.fetch.limits import FetchLimits, HostRule
 from aggregator.fetch.politeness import HostGate, HostHeld, SharedHosts, host_of
-from aggregator.parse.article import parse_article
-from aggregator.parse.feeds.feed import parse_feed
-from aggregator.parse.live.liveblog import split_liveblog
-from aggregator.parse.signals import (
-    Signals,
-    feed_signals,
-    live_signals,
-    no_signals,
-    page_signals,
-)
-
-Parser = Callable[[Document, ParseContext], list[Post]]
-
-
-@dataclass(frozen=True)
-class KindInfo:
-    parse: Parser
-    # A feed carries everything its publisher writes; pages and articles are chosen by hand.
-    filtered_by_keywords: bool
-    # A page or article is read whole each time, so a post missing from it was taken
-    # down or re-keyed by a correction; a feed is a sliding window, where a missing item
-    # proves nothing and only items named by key need looking up.
-    reads_whole_pages: bool
-    # What a document says about when to poll again (RSS ttl, coverage ended...).
-    signals: Signals = no_signals
-
-
-KINDS_BY_NAME: dict[Kind, KindInfo] = {
-    "feed": KindInfo(
-        parse_feed, filtered_by_keywords=True, reads_whole_pages=False, signals=feed_signals
-    ),
-    "liveblog": KindInfo(
-        split_liveblog, filtered_by_keywords=False, reads_whole_pages=True, signals=live_signals
-    ),
-    "article": KindInfo(
-        parse_article, filtered_by_keywords=False, reads_whole_pages=True, signals=page_signals
-    ),
-}
 
 
 class Fetchers:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -149,3 +151,16 @@ def test_a_closed_pool_refuses_work() -> None:
     pool.close()
     with pytest.raises(ParseError, match="closed"):
         pool.parse(FEED, feed_document(1))
+
+
+def test_a_parse_process_imports_no_network_store_or_config() -> None:
+    """What a child starts with is what `python -m aggregator.ingest.parsing` imports:
+    the parsers and signing, not httpx, SQLAlchemy or the config (memory, start time)."""
+    probe = (
+        "import sys, aggregator.ingest.parsing as p; "
+        "print(' '.join(m for m in ('httpx', 'sqlalchemy', 'aggregator.config', "
+        "'aggregator.fetch', 'aggregator.store') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
