@@ -4,6 +4,8 @@ Input is the JSON run.py writes beside the table (bench/results.json):
 
     {"meta": {...}, "cycles": {"500 plain": {"runs": [RUN...], "error": null}},
      "watch": {"p50": s, "p95": s, "max": s, "edits": n, "missed": n} | {"error": "..."},
+     "tick": {"feeds": n, "interval": s, "changed": n, "missed": n, "fetch_p50": s, ...,
+              "change_max": s} | {"error": "..."},
      "rate": {"ours_200": r/s, "nginx_200": r/s, "ours_304": ..., ...} | {"error": "..."}}
 
 where RUN is poll_cycle.py's {engine: {phase: {"seconds", "new", "peak_bytes"}}}.
@@ -26,8 +28,13 @@ Results = Mapping[str, Any]
 
 def render(results: Results) -> str:
     meta = results["meta"]
-    measured = f"Measured {meta['date']} on {meta['cpus']} CPUs, Python {meta['python']}:"
-    header = f"{measured}\n`{meta['command']}`"
+    measured = f"Measured {meta['date']} on {meta['cpus']} CPUs, Python {meta['python']}"
+    if "commit" in meta:
+        measured += f", aggregator at {meta['commit']}"
+    peers = meta.get("peers") or {}
+    if peers:
+        measured += "; against " + ", ".join(f"{k} {v}" for k, v in peers.items())
+    header = f"{measured}:\n`{meta['command']}`"
     for update in meta.get("updates", []):
         again = ", ".join(update["parts"])
         header += f"\n\nRe-measured {update['date']} ({again}): `{update['command']}`"
@@ -36,6 +43,8 @@ def render(results: Results) -> str:
         parts.append(cycles_section(results["cycles"]))
     if results.get("watch"):
         parts.append(watch_section(results["watch"]))
+    if results.get("tick"):
+        parts.append(tick_section(results["tick"]))
     if results.get("rate"):
         parts.append(rate_section(results["rate"]))
     return "\n\n".join(parts) + "\n"
@@ -57,6 +66,10 @@ def targets_section(results: Results) -> str:
         name = f"watched-file latency p95 < {LATENCY_P95_TARGET:g} s"
         met = None if p95 is None else p95 < LATENCY_P95_TARGET
         rows.append((name, "not measured" if p95 is None else _ms(p95), met))
+    tick = results.get("tick") or {}
+    if tick:
+        name = "tick-to-event p95, from the fetch (reported; no target)"
+        rows.append((name, _ms(tick["fetch_p95"]) if "fetch_p95" in tick else "not measured", None))
     rate = results.get("rate") or {}
     for status in [s for s in RATE_ROWS if f"ours_{s}" in rate or "error" in rate]:
         label = RATE_ROWS[status]
@@ -113,6 +126,27 @@ def watch_section(watch: Mapping[str, Any]) -> str:
             f"| {_ms(watch['max'])} | {watch['missed']} |",
         ]
     )
+
+
+def tick_section(tick: Mapping[str, Any]) -> str:
+    title = "### Tick-to-event latency: a served feed gains posts -> `new` SSE event"
+    if "error" in tick:
+        return f"{title}\n\nNot measured: {tick['error']}"
+    lines = [
+        title,
+        "",
+        f"{tick['feeds']} feeds polled every {tick['interval']} s; a tick adds two posts to "
+        f"{tick['changed']} of them ({tick['missed']} missed). *From the fetch*: nginx served "
+        "the changed feed -> its newest post's event; *from the change*: the tick -> that "
+        "event, so it includes the wait until the feed is due (up to one interval).",
+        "",
+        "| clock starts | p50 | p95 | max |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, clock in (("fetch", "from the fetch"), ("change", "from the change")):
+        values = (tick[f"{label}_{q}"] for q in ("p50", "p95", "max"))
+        lines.append(f"| {clock} | " + " | ".join(_ms(v) for v in values) + " |")
+    return "\n".join(lines)
 
 
 def rate_section(rate: Mapping[str, Any]) -> str:

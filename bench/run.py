@@ -5,6 +5,7 @@
 
     poll_cycle.py     cold / warm / tick cycles, aggregator beside lemon24/reader, per size
     watch_latency.py  a line appended to a watched file -> its event on the SSE stream
+    tick_latency.py   a served feed gains posts -> their events on the SSE stream
     feed_rate.py      /stories/ID.atom under wrk, beside nginx serving the same bytes
 
 Each part runs on 127.0.0.1 and is bounded in time; a part that fails is reported as
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -28,11 +30,16 @@ from typing import Any
 
 import feed_rate
 import poll_cycle
+import tick_latency
 import watch_latency
 from report import render
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("cycles", "watch", "rate")
+README = HERE.parent / "README.md"
+# README's results sit between these two lines; run.py rewrites what is between them.
+README_START = "<!-- bench/run.py writes from here -->"
+README_END = "<!-- bench/run.py writes up to here -->"
+PARTS = ("cycles", "watch", "tick", "rate")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cycle-timeout", type=float, default=poll_cycle.CYCLE_TIMEOUT, help="per cycle, s"
     )
     parser.add_argument("--edits", type=int, default=50, help="watched-file edits")
+    parser.add_argument("--tick-feeds", type=int, default=500, help="feeds the service follows")
+    parser.add_argument("--tick-interval", type=int, default=30, help="their interval, s")
     parser.add_argument("--rate-feeds", type=int, default=20, help="feeds behind the merged feed")
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
@@ -57,9 +66,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip", action="append", choices=PARTS, default=[])
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument(
+        "--readme",
+        type=Path,
+        default=README,
+        help="the README whose results section is rewritten ('-': none)",
+    )
+    parser.add_argument(
         "--update",
         action="store_true",
-        help="re-measure only the parts not skipped, keeping the others from --out's .json",
+        help="re-measure only the parts not skipped (and, of the cycles, only the --feeds "
+        "sizes), keeping the rest from --out's .json",
     )
     return parser.parse_args(argv)
 
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "command": command,
+        "commit": commit(),
+        "peers": peer_versions(),
     }
     results: dict[str, Any] = {"meta": meta}
     if args.update:
@@ -114,9 +132,14 @@ def main(argv: list[str] | None = None) -> None:
         parts = [p for p in PARTS if p not in args.skip]
         results["meta"].setdefault("updates", []).append({**meta, "parts": parts})
     if "cycles" not in args.skip:
-        results["cycles"] = cycles(args)
+        # With --update, the sizes measured now replace theirs; the others stay.
+        kept = results.get("cycles", {}) if args.update else {}
+        results["cycles"] = {**kept, **cycles(args)}
     if "watch" not in args.skip:
         results["watch"] = attempt("watch", lambda: watch_latency.measure(args.edits))
+    if "tick" not in args.skip:
+        tick = lambda: tick_latency.measure(args.tick_feeds, args.tick_interval)  # noqa: E731
+        results["tick"] = attempt("tick", tick)
     if "rate" not in args.skip:
         results["rate"] = attempt("rate", lambda: rate(args))
     table = render(results)
@@ -124,6 +147,48 @@ def main(argv: list[str] | None = None) -> None:
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     print(table, flush=True)
     print(f"written to {args.out} and {args.out.with_suffix('.json')}", file=sys.stderr)
+    if str(args.readme) != "-":
+        rewrite_readme(args.readme, table)
+        print(f"and README's results section in {args.readme}", file=sys.stderr)
+
+
+def rewrite_readme(readme: Path, table: str) -> None:
+    """Put `table` between README's two markers, its headings one level down."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme}: no '{README_START}' ... '{README_END}' section")
+    body = table.replace("\n### ", "\n#### ").strip()
+    section = f"{README_START}\n\n{body}\n\n"
+    readme.write_text(text[:start] + section + text[end:], encoding="utf-8")
+
+
+def commit() -> str:
+    """HEAD's short hash, "+changes" when tracked files differ from it."""
+    run = lambda *a: subprocess.run(a, cwd=HERE, capture_output=True, text=True)  # noqa: E731
+    head = run("git", "rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    dirty = run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return f"{head}+changes" if dirty else head
+
+
+def peer_versions() -> dict[str, str]:
+    """What the measurements compare against: reader (its venv), nginx, wrk."""
+    found: dict[str, str] = {}
+    try:
+        python = poll_cycle.reader_python()
+        version = [python, "-c", "import reader; print(reader.__version__)"]
+        found["reader"] = subprocess.run(version, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        found["reader"] = "not installed"
+    for name, flag in (("nginx", "-v"), ("wrk", "--version")):
+        try:
+            done = subprocess.run([name, flag], capture_output=True, text=True)
+        except OSError:
+            found[name] = "not installed"
+            continue
+        version = re.search(r"\d+(?:\.\d+)+", done.stderr + done.stdout)
+        found[name] = version[0] if version else "unknown"
+    return found
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ START_SECONDS = 30.0
 STOP_SECONDS = 10.0
 NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
-http {{ access_log off; default_type application/xml;
+http {{ access_log off; default_type application/xml; {formats}
   server {{ listen 127.0.0.1:{port}; root {root}; etag on; gzip_static on; {extra} }} }}
 """
 
@@ -63,13 +63,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def nginx(root: Path, extra: str = "") -> Iterator[str]:
+def nginx(root: Path, extra: str = "", log: Path | None = None) -> Iterator[str]:
     """Serve `root` with nginx (one worker) on a free loopback port, with `extra`
-    directives in its server block; yield its base URL."""
+    directives in its server block; yield its base URL. With `log`, each request is
+    logged there as "SECONDS.MILLISECONDS STATUS URI" (`$msec`: the time it was served)."""
     folder = Path(tempfile.mkdtemp(prefix="aggbench-nginx-"))
     port = free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=folder, port=port, root=root, extra=extra))
+    formats = "log_format bench '$msec $status $request_uri';" if log else ""
+    if log:
+        extra += f" access_log {log} bench;"
+    text = NGINX_CONF.format(dir=folder, port=port, root=root, extra=extra, formats=formats)
+    conf.write_text(text)
     # nginx's workers run as another user: they must be able to read the files.
     temp = Path(tempfile.gettempdir())
     for path in (root, *root.parents):

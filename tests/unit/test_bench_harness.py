@@ -3,7 +3,9 @@ its report calls a target met only when it is (bench/ is scripts, so it is put o
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,16 @@ from tests.support.paths import ROOT
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
+import corpus  # noqa: E402
 import report  # noqa: E402
+import tick_latency  # noqa: E402
 import watch_latency  # noqa: E402
+
+# bench/run.py by its path: the project's own run.py has the same module name.
+_spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+assert _spec is not None and _spec.loader is not None
+run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run)
 
 
 def test_appended_bench_posts_split_into_one_entry_each(
@@ -78,3 +88,61 @@ def test_report_shares_of_nginx_rate_per_response() -> None:
     assert "| 200 | 4,000 (3,000-4,400) | 8,000 (7,000-9,000) | 50.00% |" in text  # medians
     del rate["ours_200gz"], rate["nginx_200gz"]  # a result file from before the gzip row
     assert "gzip (Accept" not in report.render({"meta": META, "rate": rate})
+
+
+@pytest.mark.parametrize("markup", ["plain", "publisher"])
+@pytest.mark.parametrize("feed", [0, 10])
+def test_tick_latency_waits_for_the_title_the_service_shows(
+    feed: int, markup: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus.write(tmp_path, feed + 1, tick=1, markup=markup)
+
+    assert main(["preview", str(tmp_path / f"f{feed:05d}.xml"), "--kind", "feed"]) == 0
+
+    newest = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert newest["title"] == tick_latency.newest_title(feed, markup)
+
+
+def test_tick_latency_clocks_start_at_the_fetch_and_at_the_change() -> None:
+    changed = {f"title {n}": f"f{n:05d}.xml" for n in range(0, 40, 10)}
+    fetched = {name: 100.0 + i for i, name in enumerate(changed.values())}
+    seen = {name: when + 0.05 * (i + 1) for i, (name, when) in enumerate(fetched.items())}
+    lines = [(99.0, 304, "f00000.xml"), *((w, 200, n) for n, w in fetched.items())]
+    assert tick_latency._first_200s(lines, since=99.5) == fetched
+
+    result = tick_latency.summarise(changed, seen, fetched, 99.5, feeds=40, interval=30)
+
+    assert result["missed"] == 0
+    assert result["fetch_max"] == pytest.approx(0.2)
+    assert result["change_p50"] == pytest.approx((1.6 + 2.65) / 2)  # seen 100.05 .. 103.2
+    assert result["change_max"] == pytest.approx(103.2 - 99.5)
+
+
+def test_report_shows_the_commit_peers_and_tick_latency() -> None:
+    meta = {"date": "d", "cpus": 2, "python": "3.11", "command": "x", "commit": "abc1234"}
+    tick: dict[str, float] = {"feeds": 500, "interval": 30, "changed": 50, "missed": 1}
+    tick |= {f"{c}_{q}": 0.1 for c in ("fetch", "change") for q in ("p50", "p95", "max")}
+    results = {"meta": {**meta, "peers": {"reader": "3.26", "nginx": "1.22.1"}}, "tick": tick}
+
+    text = report.render(results)
+
+    assert "aggregator at abc1234; against reader 3.26, nginx 1.22.1:" in text
+    assert "| tick-to-event p95, from the fetch (reported; no target) | 100 ms | - |" in text
+    assert "| from the fetch | 100 ms | 100 ms | 100 ms |" in text
+    assert "(1 missed)" in text
+
+
+def test_run_rewrites_only_the_readme_results_section(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    before = f"# Title\n\nIntro.\n\n{run.README_START}\nold\n{run.README_END}\n\nAfter.\n"
+    readme.write_text(before, encoding="utf-8")
+
+    run.rewrite_readme(readme, "Measured now\n\n### Targets (issue 15)\n\n| a |\n")
+
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nIntro.\n\n" + run.README_START)
+    assert "#### Targets (issue 15)" in text and "old" not in text
+    assert text.endswith(run.README_END + "\n\nAfter.\n")
+    readme.write_text("# no markers\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=re.escape(f"no '{run.README_START}'")):
+        run.rewrite_readme(readme, "x")
