@@ -1,7 +1,8 @@
 """The benchmarks in one invocation: one Markdown table, bench/results.md + .json.
 
     .venv/bin/python bench/run.py                              # the full run
-    .venv/bin/python bench/run.py --feeds 60 --runs 2 --edits 10 --wrk-seconds 5  # quick
+    .venv/bin/python bench/run.py --feeds 500 --runs 5        # one size
+    (a quick check that leaves bench/ and README alone: bench/README.md)
 
     poll_cycle.py     cold / warm / tick cycles, aggregator beside lemon24/reader, per size
     watch_latency.py  a line appended to a watched file -> its event on the SSE stream
