@@ -91,7 +91,7 @@ def test_report_shares_of_nginx_rate_per_response() -> None:
 
 
 @pytest.mark.parametrize("markup", ["plain", "publisher"])
-@pytest.mark.parametrize("feed", [0, 10])
+@pytest.mark.parametrize("feed", [0, 10, 180])  # 180: its new title ends in a space
 def test_tick_latency_waits_for_the_title_the_service_shows(
     feed: int, markup: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
