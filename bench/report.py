@@ -37,7 +37,8 @@ def render(results: Results) -> str:
     header = f"{measured}:\n`{meta['command']}`"
     for update in meta.get("updates", []):
         again = ", ".join(update["parts"])
-        header += f"\n\nRe-measured {update['date']} ({again}): `{update['command']}`"
+        at = f", aggregator at {update['commit']}" if "commit" in update else ""
+        header += f"\n\nRe-measured {update['date']} ({again}{at}): `{update['command']}`"
     parts = [header, targets_section(results)]
     if results.get("cycles"):
         parts.append(cycles_section(results["cycles"]))
