@@ -6,8 +6,9 @@ Polls every feed once with the service's own pipeline (fetch | parse | normalize
 dedupe | store) on a pool of threads, as the scheduler does, with parse and sign in
 `--parse-processes` child processes as the service runs them (0: in the polling threads),
 and prints seconds, new entries and peak memory as JSON: `peak_bytes` counts this process
-plus, for the children, each at the largest child's peak (an upper bound: getrusage gives
-the children's maximum, not their sum). Run it again on the same database for a warm cycle.
+(`own_peak_bytes`) plus, for the children, each at the largest child's peak
+(`child_peak_bytes`; an upper bound: getrusage gives the children's maximum, not their
+sum). Run it again on the same database for a warm cycle.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ def main() -> None:
     if isinstance(parsing, ParsePool):
         parsing.close()
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 + processes * child
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     result = {
         "seconds": seconds,
         "new": sum(r.new for r in reports),
         "errors": sum(1 for r in reports if r.failed),
-        "peak_bytes": peak,
+        "peak_bytes": own + processes * child,
+        "own_peak_bytes": own,
+        "child_peak_bytes": child,
     }
     print(json.dumps(result))
 

@@ -164,11 +164,16 @@ def rewrite_readme(readme: Path, table: str) -> None:
     readme.write_text(text[:start] + section + text[end:], encoding="utf-8")
 
 
+# What a run writes: a change to these alone is not a change to what is measured.
+WRITTEN = (":!bench/results.md", ":!bench/results.json", ":!README.md")
+
+
 def commit() -> str:
-    """HEAD's short hash, "+changes" when tracked files differ from it."""
-    run = lambda *a: subprocess.run(a, cwd=HERE, capture_output=True, text=True)  # noqa: E731
+    """HEAD's short hash, "+changes" when tracked files other than the results differ."""
+    run = lambda *a: subprocess.run(a, cwd=HERE.parent, capture_output=True, text=True)  # noqa: E731
     head = run("git", "rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
-    dirty = run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip()
+    status = ("git", "status", "--porcelain", "--untracked-files=no", "--", ".", *WRITTEN)
+    dirty = run(*status).stdout.strip()
     return f"{head}+changes" if dirty else head
 
 
