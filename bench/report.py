@@ -116,7 +116,7 @@ def cycles_section(cycles: Mapping[Any, Mapping[str, Any]]) -> str:
 def watch_section(watch: Mapping[str, Any]) -> str:
     title = "### Watched-file latency: append to a local live page -> `new` SSE event"
     if "error" in watch:
-        return f"{title}\n\nNot measured: {watch['error']}"
+        return _not_measured(title, watch)
     return "\n".join(
         [
             title,
@@ -132,7 +132,7 @@ def watch_section(watch: Mapping[str, Any]) -> str:
 def tick_section(tick: Mapping[str, Any]) -> str:
     title = "### Tick-to-event latency: a served feed gains posts -> `new` SSE event"
     if "error" in tick:
-        return f"{title}\n\nNot measured: {tick['error']}"
+        return _not_measured(title, tick)
     lines = [
         title,
         "",
@@ -153,7 +153,7 @@ def tick_section(tick: Mapping[str, Any]) -> str:
 def rate_section(rate: Mapping[str, Any]) -> str:
     title = "### Merged Atom feed: requests/s, aggregator vs nginx serving the same bytes"
     if "error" in rate:
-        return f"{title}\n\nNot measured: {rate['error']}"
+        return _not_measured(title, rate)
     lines = [
         title,
         "",
@@ -175,6 +175,10 @@ def rate_section(rate: Mapping[str, Any]) -> str:
         lines += ["", "Where a merged-feed request's time goes (bench/feed_profile.py):", ""]
         lines += ["```", rate["profile"].rstrip(), "```"]
     return "\n".join(lines)
+
+
+def _not_measured(title: str, part: Mapping[str, Any]) -> str:
+    return f"{title}\n\nNot measured: {part['error']}"
 
 
 def _seconds(runs: list[Any], engine: str, phase: str) -> list[float]:

@@ -3,9 +3,10 @@ only tag names and text; None where the markup is anything but ordinary.
 
 Ordinary means: text with no "<" in it, start tags with a plain name and well-formed
 attributes (quoted values, or unquoted ones of plain characters), "/>" self-closing,
-and plain end tags. There html.parser's events are these, in order: a start tag's name lowercased,
-a self-closing tag's start and end, and each run of text with its references decoded
-(html.unescape, the long decimal references written short first, as `read_whole` does).
+and plain end tags. There html.parser's events are these, in order: a start tag's name
+lowercased, a self-closing tag's start and end, and each run of text with its
+references decoded (entities.unescape: html.unescape, long decimal references first
+written short, as `read_whole` does).
 Comments, declarations, raw-text elements (script, style and the like, whose content
 html.parser reads by other rules), a name with other characters, a stray "<": None, and
 the caller reads the markup with html.parser instead. tests/unit/test_html_tokens.py
@@ -14,10 +15,9 @@ checks the events against html.parser's on every pair of a set of pieces.
 
 from __future__ import annotations
 
-import html
 import re
 
-from aggregator.parse.entities import short_references
+from aggregator.parse.entities import unescape
 
 # (kind, tag name or text): "start", "end" or "text".
 Token = tuple[str, str]
@@ -61,5 +61,5 @@ def _text(run: str, tokens: list[Token]) -> bool:
     if "<" in run:
         return False
     if run:
-        tokens.append(("text", html.unescape(short_references(run)) if "&" in run else run))
+        tokens.append(("text", unescape(run) if "&" in run else run))
     return True
