@@ -1,6 +1,7 @@
-"""Clusters: the copies (entry_items) behind each merged entry, their LSH band index,
-and the split that undoes a wrong merge. Functions here run inside the caller's
-connection, so a poll's copies commit with its entries.
+"""Clusters: the copies (entry_items) behind each merged entry, their LSH band keys
+(looked up in the story's in-memory index, store/bands.py), and the split that undoes
+a wrong merge. Functions here run inside the caller's connection, so a poll's copies
+commit with its entries.
 
 An entry row shows its cluster: the best `published` of its copies with its
 `time_source` (a page's or a feed's time before a first-seen one, the earliest of each)
@@ -12,33 +13,33 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from aggregator.core.errors import StoreError
 from aggregator.core.types import Entry, KnownCopy, TimeSource
+from aggregator.dedupe.band_index import BandIndex
 from aggregator.dedupe.normalize import entry_key
 from aggregator.dedupe.similarity import (
     MAX_CANDIDATES,
-    band_days,
     band_days_near,
     body_words,
     candidates_by_bands,
 )
-from aggregator.store.schema import entries, entry_bands, entry_items, kept_apart
+from aggregator.store import bands
+from aggregator.store.rows import TIME_SOURCES, copy_time_source
+from aggregator.store.schema import entries, entry_items, kept_apart
 
 # Another copy's text replaces the shown one only when it has this many times the words:
 # a full copy beats a trimmed one, but a byline or one changed word does not.
 FULLER = 1.2
 _COPY_COLUMNS = ("title", "text", "html", "url", "author", "published", "updated", "location")
-_TIME_SOURCES: dict[str | None, TimeSource] = {t: t for t in ("page", "feed", "first-seen")}
 
 
 def candidates(
-    c: Connection, story: str, batch: Sequence[Entry]
+    c: Connection, index: BandIndex, batch: Sequence[Entry]
 ) -> tuple[dict[int, tuple[int, ...]], dict[int, KnownCopy]]:
     """The stored copies sharing an LSH band key with an entry of the batch: per band key,
     the copies carrying it, and the copies themselves (at most MAX_CANDIDATES per entry).
@@ -51,27 +52,23 @@ def candidates(
             days_of[key].update(near)
     if not days_of:
         return {}, {}
-    keys = sorted(days_of)
-    days = sorted(set().union(*days_of.values()))
-    found: dict[int, set[int]] = defaultdict(set)  # a first-seen copy is on several days
-    for start in range(0, len(keys), 1000):  # stay under SQLite's bound-parameter limit
-        query = select(entry_bands.c.band_key, entry_bands.c.item_id, entry_bands.c.day).where(
-            entry_bands.c.story == story,
-            entry_bands.c.day.in_(days),
-            entry_bands.c.band_key.in_(keys[start : start + 1000]),
-        )
-        for key, item_id, day in c.execute(query).all():
-            if day in days_of[key]:
-                found[int(key)].add(int(item_id))
-    hits = {k: tuple(sorted(v)) for k, v in found.items()}
+    hits = {k: tuple(sorted(v)) for k, v in index.find(days_of).items()}
     wanted = {i for e in batch for i in candidates_by_bands(e.bands, hits, MAX_CANDIDATES)}
-    return hits, _copies(c, wanted)
+    rows = _copy_rows(c, wanted)
+    for gone in wanted - {int(r.id) for r in rows}:
+        index.drop(gone)  # deleted without a logged change: a source forgotten
+    return hits, _copies(c, rows)
 
 
-def _copies(c: Connection, item_ids: set[int]) -> dict[int, KnownCopy]:
+def _copy_rows(c: Connection, item_ids: set[int]) -> list[Row[Any]]:
     if not item_ids:
+        return []
+    return list(c.execute(select(entry_items).where(entry_items.c.id.in_(sorted(item_ids)))))
+
+
+def _copies(c: Connection, rows: Sequence[Row[Any]]) -> dict[int, KnownCopy]:
+    if not rows:
         return {}
-    rows = c.execute(select(entry_items).where(entry_items.c.id.in_(sorted(item_ids)))).all()
     entry_ids = {int(r.entry_id) for r in rows}
     members: dict[int, set[str]] = defaultdict(set)
     query = select(entry_items.c.entry_id, entry_items.c.source).where(
@@ -88,7 +85,7 @@ def _copies(c: Connection, item_ids: set[int]) -> dict[int, KnownCopy]:
             text=r.text or "",
             published=r.published,
             cluster_sources=frozenset(members[int(r.entry_id)]),
-            time_source=_time_source(r),
+            time_source=copy_time_source(r),
         )
         for r in rows
         if r.published is not None
@@ -136,7 +133,7 @@ def insert_copies(
     found = c.execute(insert(entry_items).returning(*returned), rows).all()
     ids = {(source, key): int(item_id) for item_id, source, key in found}
     item_ids = [ids[(entry.source, entry.item_key)] for _, entry in copies]
-    _index(c, story, list(zip(item_ids, (entry for _, entry in copies), strict=True)))
+    bands.log_changes(c, story, [i for i, (_, e) in zip(item_ids, copies, strict=True) if e.bands])
     return item_ids
 
 
@@ -155,9 +152,7 @@ def update_copy(c: Connection, story: str, entry_id: int, entry: Entry, now: dat
             **_copy_values(entry),
         )
     )
-    if ids:
-        c.execute(delete(entry_bands).where(entry_bands.c.item_id.in_(ids)))
-        _index(c, story, [(r.id, replace(entry, time_source=_time_source(r))) for r in stored])
+    bands.log_changes(c, story, ids)
 
 
 def refresh(c: Connection, entry_id: int, now: datetime) -> bool:
@@ -236,21 +231,12 @@ def _members(c: Connection, entry_id: int) -> list[Row[Any]]:
 def _best_time(members: Sequence[Row[Any]], row: Row[Any]) -> tuple[datetime, TimeSource]:
     """A page's or a feed's time beats a first-seen one, which only bounds the real time
     from above; among either kind, the earliest."""
-    stamps = [(m.published, _time_source(m)) for m in members if m.published is not None]
+    stamps = [(m.published, copy_time_source(m)) for m in members if m.published is not None]
     return min(stamps, key=lambda s: (s[1] == "first-seen", s[0]), default=_entry_time(row))
 
 
 def _entry_time(row: Row[Any]) -> tuple[datetime, TimeSource]:
-    return row.published, _TIME_SOURCES.get(row.time_source, "first-seen")
-
-
-def _time_source(member: Row[Any]) -> TimeSource:
-    """A copy's label; a row older code wrote has none: if its time is when it was
-    stored, it was first seen then."""
-    found = _TIME_SOURCES.get(member.time_source)
-    if found is not None:
-        return found
-    return "first-seen" if member.published == member.first_seen else "feed"
+    return row.published, TIME_SOURCES.get(row.time_source, "first-seen")
 
 
 def _words(member: Row[Any]) -> int:
@@ -268,15 +254,5 @@ def _copy_values(entry: Entry) -> dict[str, Any]:
         "location": entry.location,
         "fingerprint": entry.fingerprint,
         "signature": entry.signature,
+        "bands": bands.packed(entry.bands),
     }
-
-
-def _index(c: Connection, story: str, copies: Sequence[tuple[int, Entry]]) -> None:
-    rows = [
-        {"story": story, "day": day, "band_key": key, "item_id": item_id}
-        for item_id, entry in copies
-        for day in band_days(entry.published, entry.time_source)
-        for key in sorted(set(entry.bands))
-    ]
-    if rows:
-        c.execute(insert(entry_bands), rows)

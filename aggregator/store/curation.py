@@ -16,7 +16,8 @@ from aggregator.store.forgetting import Forgetting
 from aggregator.store.notify import announce
 from aggregator.store.rows import also_from, feed_entry, member, source_refs
 from aggregator.store.schema import entries, entry_items, events
-from aggregator.store.writes import hold_story_events, mark_changed
+from aggregator.store.story_order import hold_story_events
+from aggregator.store.writes import mark_changed
 
 
 class Curation(Part):

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.core.errors import StoreError
 from aggregator.store.failures import db_reason
 
-# The first key of the two-key advisory locks taken here (store/writes.py's is 0x657674).
+# The first key of the two-key advisory locks taken here (store/story_order.py's is 0x657674).
 DECIDING_LOCK = 0x61676A
 _guard = threading.Lock()
 _locks: dict[tuple[str, str], threading.Lock] = {}

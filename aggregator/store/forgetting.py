@@ -20,14 +20,14 @@ from aggregator.store import clusters
 from aggregator.store.notify import announce
 from aggregator.store.schema import (
     entries,
-    entry_bands,
     entry_items,
     events,
     kept_apart,
     sources,
     websub_subscriptions,
 )
-from aggregator.store.writes import hold_story_events, mark_changed
+from aggregator.store.story_order import hold_story_events
+from aggregator.store.writes import mark_changed
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,6 @@ def _detach(c: Connection, entry_id: int, source: str, now: datetime) -> None:
             .limit(1)
         ).scalar_one()
         c.execute(update(entries).where(entries.c.id == entry_id).values(source=other))
-    mine = select(entry_items.c.id).where(
-        entry_items.c.entry_id == entry_id, entry_items.c.source == source
-    )
-    c.execute(delete(entry_bands).where(entry_bands.c.item_id.in_(mine)))
     c.execute(
         delete(entry_items).where(
             entry_items.c.entry_id == entry_id, entry_items.c.source == source

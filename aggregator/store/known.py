@@ -1,9 +1,10 @@
 """Reads for one poll: what the store knows that a batch could match.
 
 Every query here is driven by an index on what the batch carries (item keys,
-fingerprints, band keys), so a poll reads the same handful of rows whether the story
-holds a hundred entries or a hundred thousand. A story names nearly every row, so it is
-never what a query is driven by: it is checked on the rows found.
+fingerprints; band keys are looked up in memory, store/bands.py), so a poll reads the
+same handful of rows whether the story holds a hundred entries or a hundred thousand.
+A story names nearly every row, so it is never what a query is driven by: it is
+checked on the rows found.
 """
 
 from __future__ import annotations
@@ -15,15 +16,23 @@ from sqlalchemy import Connection, Row, and_, case, func, select
 
 from aggregator.core.types import Entry, Known, KnownItem, SourceSpec
 from aggregator.store import clusters
+from aggregator.store.bands import StoryBands
 from aggregator.store.schema import entries, entry_items
 
 
 def known_for(
-    c: Connection, source: SourceSpec, batch: Sequence[Entry], pages: Collection[str]
+    c: Connection,
+    source: SourceSpec,
+    batch: Sequence[Entry],
+    pages: Collection[str],
+    bands: StoryBands,
 ) -> Known:
     items = _items_of(c, source, [e.item_key for e in batch], pages)
     found = _fingerprints_in(c, source.story, {e.fingerprint for e in batch})
-    hits, copies = clusters.candidates(c, source.story, batch)
+    signed = [e for e in batch if e.bands]
+    hits, copies = (
+        clusters.candidates(c, bands.current(c, source.story), signed) if signed else ({}, {})
+    )
     apart = clusters.kept_apart_in(c, source.story)
     return Known(items, found, hits, copies, apart)
 

@@ -28,6 +28,7 @@ from aggregator.core.types import (
     SourceSpec,
 )
 from aggregator.store import known
+from aggregator.store.bands import StoryBands
 from aggregator.store.connections import Connections, Part
 from aggregator.store.deciding import StoryLocks
 from aggregator.store.hints import signals_from_json
@@ -57,6 +58,8 @@ class PollWrites(Part):
         # Deciding holds its lock across the read and the write, on a PostgreSQL session
         # or a file of its own: outside any one transaction, so beside the connections.
         self._story_locks = StoryLocks(connections.engine)
+        # Each story's band index, loaded on first use and kept in step with the store.
+        self._bands = StoryBands()
 
     def deciding(self, story: str) -> AbstractContextManager[None]:
         """Hold around `known_for` .. `apply` of one poll: decisions for one story are
@@ -88,7 +91,7 @@ class PollWrites(Part):
         equal to one in the batch; the copies sharing an LSH band key with it; and the
         splits made by hand."""
         with self.connections.reading() as c:
-            return known.known_for(c, source, batch, pages)
+            return known.known_for(c, source, batch, pages, self._bands)
 
     def item_hashes(self, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]:
         """The stored content hash of each of the source's items named in `keys` and

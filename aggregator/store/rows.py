@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from aggregator.core.types import KINDS, ClusterMember, FeedEntry, Kind, SourceRef
+from aggregator.core.types import KINDS, ClusterMember, FeedEntry, Kind, SourceRef, TimeSource
 from aggregator.store.hints import signals_from_json
 from aggregator.store.schema import entries, entry_items, sources
 
+TIME_SOURCES: dict[str | None, TimeSource] = {t: t for t in ("page", "feed", "first-seen")}
 # Another source's copy of an entry: its name and the link it gave (its own original).
 Copy = tuple[str, str | None]
 
@@ -81,6 +82,15 @@ def member(row: Row[Any]) -> ClusterMember:
         score=row.score,
         reason=row.reason,
     )
+
+
+def copy_time_source(row: Row[Any, *tuple[Any, ...]]) -> TimeSource:
+    """A copy's label (`time_source`); a row older code wrote has none: if its time
+    (`published`) is when it was stored (`first_seen`), it was first seen then."""
+    found = TIME_SOURCES.get(row.time_source)
+    if found is not None:
+        return found
+    return "first-seen" if row.published == row.first_seen else "feed"
 
 
 def _source_ref(name: str, kind: str, location: str, hints: str | None) -> SourceRef:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     DateTime,
     Float,
@@ -130,6 +129,9 @@ entry_items = Table(
     Column("location", Text),
     Column("fingerprint", String(64)),
     Column("signature", LargeBinary),
+    # The LSH band keys of the signature, big-endian signed 64-bit each, in band order:
+    # what a poller's in-memory band index (store/bands.py) is loaded from.
+    Column("bands", LargeBinary),
     # exact | near for a copy that joined an entry; NULL for the entry's first copy.
     Column("match", String(8)),
     Column("score", Float),
@@ -139,25 +141,16 @@ entry_items = Table(
     Index("ix_entry_items_fingerprint", "fingerprint"),
 )
 
-# The LSH index of near-duplicate detection: one row per band key of each stored copy,
-# under the UTC day the copy was published (similarity.band_day). A batch finds its
-# candidates with one indexed IN query over the days within a day of its entries, and
-# a poll's inserts land in today's part of the B-tree: both cost the same whatever the
-# story's size. The index is as durable and shared as the rest of the store.
-entry_bands = Table(
-    "entry_bands",
+# Every copy whose band keys were written (stored, edited), in commit order per story:
+# how a poller's in-memory band index of the story catches up with what other pollers
+# wrote since it last looked (store/bands.py). A copy deleted since is found gone.
+band_changes = Table(
+    "band_changes",
     metadata,
-    Column("story", String(64), primary_key=True),
-    Column("day", Integer, primary_key=True, autoincrement=False),
-    Column("band_key", BigInteger, primary_key=True, autoincrement=False),
-    Column(
-        "item_id",
-        Integer,
-        ForeignKey("entry_items.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    Index("ix_entry_bands_item", "item_id"),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("story", String(64), nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Index("ix_band_changes_story_id", "story", "id"),
 )
 
 # Merges a reader undid (`aggregator split`): this source's items never join this entry.

@@ -1,6 +1,6 @@
 """A poll's decisions written in a few statements, inside the caller's transaction.
 
-    new entries      one multi-row INSERT each into entries, entry_items, entry_bands
+    new entries      one multi-row INSERT each into entries, entry_items, band_changes
     duplicates       the copy joins its entry, which is refreshed, one by one (in order)
     edits            the copy and, for the first carrier, the entry rewritten, in order
     deletions        the entry marked deleted
@@ -17,17 +17,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from aggregator.core.types import Decision, Deletion, Entry, PollReport, SourceSpec
 from aggregator.dedupe.normalize import entry_key
 from aggregator.store import clusters
 from aggregator.store.notify import announce
 from aggregator.store.schema import entries, events, story_changes
+from aggregator.store.story_order import hold_story_events
 
 Event = tuple[int, str]  # (entry id, kind)
-# The first key of the advisory locks that order a story's events (the second: the story).
-EVENTS_LOCK = 0x657674
 
 
 def write_and_announce(
@@ -101,17 +100,6 @@ def mark_changed(c: Connection, story: str, now: datetime) -> None:
         return
     when = max(when, last + timedelta(seconds=1))
     c.execute(update(story_changes).where(story_changes.c.story == story).values(changed_at=when))
-
-
-def hold_story_events(c: Connection, story: str) -> None:
-    """Make the story's event ids follow commit order, up to this transaction's end.
-
-    Event ids come from one sequence, but on PostgreSQL two writers may commit in the
-    other order than they took their ids; a stream that had read id 11 would then never
-    see 10. Taking the story's lock before taking ids rules that out. SQLite has one
-    writer at a time already."""
-    if c.dialect.name == "postgresql":
-        c.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK, func.hashtext(story))))
 
 
 def _insert_new(

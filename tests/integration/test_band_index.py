@@ -1,5 +1,6 @@
-"""The LSH band index kept per day, and a poll written in batches: on SQLite and
-PostgreSQL, through the real normalize | sign | known_for | decide | apply path."""
+"""The LSH band index kept per day in each poller's memory and in step with the store,
+and a poll written in batches: on SQLite and PostgreSQL, through the real normalize |
+sign | known_for | decide | apply path."""
 
 from __future__ import annotations
 
@@ -7,24 +8,30 @@ from datetime import datetime, timedelta
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from aggregator.core.types import Entry, FetchState, PollReport, Post, SourceSpec
 from aggregator.dedupe.decide import decide
-from aggregator.dedupe.similarity import band_day, band_days_near, sign
-from aggregator.store import Store
+from aggregator.dedupe.similarity import BANDS, band_day, band_days_near, sign
+from aggregator.store import Store, open_store
 from aggregator.store.database import MIGRATIONS
-from aggregator.store.schema import entry_bands
+from aggregator.store.schema import entry_items
 from tests.support.builders import STORY, T0, entries, post, source
 
 LIVE = source("live")
 WIRE = source("wire", kind="feed", url="http://127.0.0.1:9/wire.xml", path=None)
+PAPER = source("paper", kind="feed", url="http://127.0.0.1:9/paper.xml", path=None)
 TEXT = (
     "Engineers have closed the Old Bridge in Kelsford after cracks were found in one of its "
     "piers during an inspection on Tuesday morning. The listed bridge carries thousands of "
     "vehicles a day and is the main route between the town centre and the railway station."
 )
 COPY = "By Tom Reed, PA. " + TEXT.replace("Tuesday morning", "Tuesday")
+OTHER_TEXT = (
+    "The ferry across the Kell will run every twenty minutes from Thursday while the bridge "
+    "stays shut, the council said, and the crossing will be free for residents who show a "
+    "parking permit until the repairs to the damaged pier are finished next spring."
+)
 
 
 def _batch(spec: SourceSpec, posts: list[Post], now: datetime) -> list[Entry]:
@@ -83,20 +90,72 @@ def test_a_poll_writes_its_events_in_the_order_of_its_decisions(store: Store) ->
     ]
 
 
-def test_the_migration_rebuilds_the_index_from_the_stored_signatures(store: Store) -> None:
-    store.sync_sources([LIVE, WIRE])
-    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
-    _poll(store, LIVE, [_dated("Other", f"{TEXT} And more.", T0, 1)], T0)
-    query = select(entry_bands).order_by(*entry_bands.primary_key.columns)
-    with store.engine.connect() as c:
-        before = [tuple(r) for r in c.execute(query).all()]
-    assert len(before) > 40 and {r[1] for r in before} == {band_day(T0)}
+def _migrate(store: Store, revision: str, *, down: bool) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as c:
         config.attributes["connection"] = c
-        command.downgrade(config, "0006-1")
-        command.upgrade(config, "head")
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_the_migrations_rebuild_the_band_keys_from_the_stored_signatures(store: Store) -> None:
+    store.sync_sources([LIVE, WIRE])
+    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+    _poll(store, LIVE, [_dated("Other", f"{TEXT} And more.", T0, 1)], T0)
+    query = select(entry_items.c.id, entry_items.c.bands).order_by(entry_items.c.id)
+    with store.engine.connect() as c:
+        before = [tuple(r) for r in c.execute(query).all()]
+    assert len(before) == 2 and all(len(bands) == 8 * BANDS for _, bands in before)
+    _migrate(store, "0011", down=True)  # back to before the in-memory index
+    with store.engine.connect() as c:
+        days = c.execute(text("SELECT DISTINCT day FROM entry_bands")).scalars().all()
+        rows = c.execute(text("SELECT count(*) FROM entry_bands")).scalar()
+    assert days == [band_day(T0)] and rows == 2 * BANDS
+    _migrate(store, "0010", down=True)
+    _migrate(store, "head", down=False)
     with store.engine.connect() as c:
         after = [tuple(r) for r in c.execute(query).all()]
     assert after == before
+
+
+def test_a_second_process_index_catches_up_with_what_the_first_stores(
+    store: Store, database_url: str
+) -> None:
+    """Two Stores on one database stand for two pollers: each keeps its own index in
+    memory, and each sees the copies, edits and deletions the other wrote."""
+    store.sync_sources([LIVE, WIRE])
+    other = open_store(database_url)
+    try:
+        loaded = _batch(LIVE, [_dated("Cracked bridge", COPY, T0)], T0)
+        assert other.known_for(LIVE, loaded).copies == {}  # its index loads, empty
+        _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+        assert [c.source for c in other.known_for(LIVE, loaded).copies.values()] == ["wire"]
+        # The wire rewrites its story: the old text's keys stop finding it in both.
+        later = T0 + timedelta(minutes=5)
+        _poll(store, WIRE, [_dated("Bridge shut", OTHER_TEXT, T0)], later)
+        for reader in (store, other):
+            assert reader.known_for(LIVE, loaded).copies == {}
+            again = _batch(LIVE, [_dated("Ferry", OTHER_TEXT, T0)], later)
+            assert [c.source for c in reader.known_for(LIVE, again).copies.values()] == ["wire"]
+        # The live page's copy joins the wire's entry; forgetting the page deletes that
+        # copy without a logged change, and a look-up that names it drops it.
+        report = _poll(other, LIVE, [_dated("Ferry", OTHER_TEXT, T0)], later)
+        assert (report.new, report.duplicates) == (0, 1)
+        store.forget("live", later)
+        third = _batch(PAPER, [_dated("Ferry", OTHER_TEXT, T0)], later)
+        assert [c.source for c in other.known_for(PAPER, third).copies.values()] == ["wire"]
+    finally:
+        other.engine.dispose()
+
+
+def test_an_index_loaded_after_the_fact_finds_what_was_stored_before(
+    store: Store, database_url: str
+) -> None:
+    store.sync_sources([LIVE, WIRE])
+    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+    restarted = open_store(database_url)
+    try:
+        report = _poll(restarted, LIVE, [_dated("Cracked bridge", COPY, T0)], T0)
+        assert (report.new, report.duplicates) == (0, 1)
+    finally:
+        restarted.engine.dispose()

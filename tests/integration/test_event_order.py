@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from aggregator.store import open_store
-from aggregator.store.writes import hold_story_events
+from aggregator.store.story_order import hold_story_events
 
 pytestmark = pytest.mark.slow
 

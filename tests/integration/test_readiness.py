@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from aggregator.config import LiveSettings, Settings
 from aggregator.store import Store
-from aggregator.store.migrate import MIGRATIONS
+from aggregator.store.migrate import MIGRATIONS, load_chain
 from aggregator.web.routes import Live, create_app
 from tests.support.builders import T0, one_live_page
 
@@ -50,9 +50,10 @@ def test_ready_on_a_current_store(store: Store, client: TestClient) -> None:
 def test_not_ready_while_an_expand_migration_is_pending(store: Store, client: TestClient) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    newest_expand = [m.revision for m in load_chain(config) if m.phase == "expand"][-1]
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "-1")
+        command.downgrade(config, f"{newest_expand}-1")
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["ready"] is False

@@ -1,0 +1,139 @@
+"""EDGE: each story's LSH band index, held in a Store's memory, kept in step with the store.
+
+The store stays the truth, shared by every process: each signed copy keeps its band
+keys (`entry_items.bands`), and `band_changes` logs every copy whose keys were written,
+in commit order per story. A story's index is loaded once, from the story's signed
+copies; before each use it reads the log past the last row it read, so copies stored or
+edited since, by any process, are posted again, and a copy deleted since is dropped.
+
+Writers log inside the transaction that writes the copies, and both they and the
+readers hold the story's deciding lock (store/deciding.py) around it, so a reader
+never sees a later log row before an earlier one; on PostgreSQL the story's id lock
+(story_order.py) keeps that true for any writer. A copy deleted without a log row
+(forgetting a source) drops out the first time a look-up names it.
+
+    StoryBands.current(c, story)   the story's index, caught up with the store
+    log_changes(c, story, ids)     inside a writer's transaction: these copies' keys changed
+    packed(bands)                  band keys as stored in `entry_items.bands`
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Row, case, func, insert, select
+
+from aggregator.dedupe.band_index import BandIndex
+from aggregator.dedupe.similarity import band_days, band_keys
+from aggregator.store.rows import copy_time_source
+from aggregator.store.schema import band_changes, entries, entry_items
+from aggregator.store.story_order import hold_story_events
+
+_KEY = np.dtype(">i8")
+
+
+def packed(bands: Sequence[int]) -> bytes | None:
+    return np.array(bands, _KEY).tobytes() if bands else None
+
+
+def log_changes(c: Connection, story: str, item_ids: Sequence[int]) -> None:
+    if item_ids:
+        hold_story_events(c, story)
+        c.execute(insert(band_changes), [{"story": story, "item_id": i} for i in item_ids])
+
+
+@dataclass
+class _Held:
+    index: BandIndex
+    read_up_to: int  # the last band_changes id applied
+
+
+class StoryBands:
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+        self._guard = threading.Lock()
+
+    def current(self, c: Connection, story: str) -> BandIndex:
+        """The story's index with every change the store has logged applied. Call it
+        holding the story's deciding lock."""
+        with self._guard:
+            held = self._held.get(story)
+        if held is None:
+            held = _load(c, story)
+            with self._guard:
+                self._held[story] = held
+        _catch_up(c, story, held)
+        return held.index
+
+
+# The copy's columns a posting needs; the signature only where older code wrote no keys.
+_COPY = (
+    entry_items.c.bands,
+    case((entry_items.c.bands.is_(None), entry_items.c.signature)).label("signature"),
+    func.coalesce(entry_items.c.published, entries.c.published).label("published"),
+    entry_items.c.time_source,
+    entry_items.c.first_seen,
+)
+
+
+def _load(c: Connection, story: str) -> _Held:
+    """Every signed copy of the story, from the log's last row on (read first: a change
+    committed between the two reads is applied again by the catch-up, which is harmless)."""
+    last = c.execute(
+        select(func.max(band_changes.c.id)).where(band_changes.c.story == story)
+    ).scalar()
+    query = (
+        select(entry_items.c.id, *_COPY)
+        .join(entries, entries.c.id == entry_items.c.entry_id)
+        .where(
+            entries.c.story == story,
+            (entry_items.c.bands.is_not(None)) | (entry_items.c.signature.is_not(None)),
+        )
+    )
+    by_width: dict[int, tuple[list[int], list[bytes], list[range]]] = {}
+    for row in c.execute(query):
+        keys = _keys_of(row)
+        if keys is None or row.published is None:
+            continue
+        ids, blobs, days = by_width.setdefault(len(keys), ([], [], []))
+        ids.append(int(row.id))
+        blobs.append(keys)
+        days.append(band_days(row.published, copy_time_source(row)))
+    index = BandIndex()
+    for width, (ids, blobs, days) in sorted(by_width.items()):
+        matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
+        index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
+    return _Held(index, int(last or 0))
+
+
+def _catch_up(c: Connection, story: str, held: _Held) -> None:
+    query = (
+        select(band_changes.c.id.label("change"), band_changes.c.item_id, *_COPY)
+        .outerjoin(entry_items, entry_items.c.id == band_changes.c.item_id)
+        .outerjoin(entries, entries.c.id == entry_items.c.entry_id)
+        .where(band_changes.c.story == story, band_changes.c.id > held.read_up_to)
+        .order_by(band_changes.c.id)
+    )
+    for row in c.execute(query):
+        keys = _keys_of(row)
+        item_id = int(row.item_id)
+        if keys is None or row.published is None:
+            held.index.drop(item_id)
+        else:
+            unpacked = np.frombuffer(keys, _KEY).tolist()
+            held.index.put(item_id, unpacked, band_days(row.published, copy_time_source(row)))
+        held.read_up_to = int(row.change)
+
+
+def _keys_of(row: Row[Any, *tuple[Any, ...]]) -> bytes | None:
+    """The copy's band keys as stored; computed from its signature for a row that older
+    code wrote without them."""
+    if row.bands is not None:
+        return bytes(row.bands)
+    if row.signature is not None:
+        return packed(band_keys(bytes(row.signature)))
+    return None
