@@ -5,16 +5,17 @@ every day it may have been published (`similarity.band_days`). A batch looks up 
 keys on the days near its entries (`similarity.band_days_near`), so a copy further
 apart in time is never even read.
 
-    put(copy_id, bands, days)   index a copy; again for an edited one, whose old slots
-                                then stop counting
-    drop(copy_id)               a copy that is gone
-    find(days_of)               band key -> the copies posted under it on those days
+    put(copy_id, bands, days)        index a copy; again for an edited one, whose old
+                                     slots then stop counting
+    put_many(copy_ids, bands, days)  the same for many copies, band keys as a matrix
+    drop(copy_id)                    a copy that is gone
+    find(days_of)                    band key -> the copies posted under it on those days
 
-Most postings sit in one sorted run of numpy arrays, 12 bytes each (slot, copy id).
-Those added since the run was last rebuilt wait in a dict; copies put again or dropped
-since then are kept in `_now` with the slots they have now, which filter the run's
-older postings until the next rebuild drops them. A rebuild happens once the waiting
-postings reach a quarter of the run, so each posting is sorted O(log n) times.
+The postings are two sorted runs of numpy arrays, 12 bytes each (slot, copy id): a
+young run that new postings are inserted into, merged into the old run once it holds a
+quarter as many, so each posting is copied O(log n) times. Copies put again or dropped
+are kept in `_now` with the slots they have now, which filter their older postings
+until the next merge drops them.
 """
 
 from __future__ import annotations
@@ -27,66 +28,62 @@ import numpy.typing as npt
 # Odd, so distinct days give distinct multiples; XORed into the band key, the pair
 # lands on a 64-bit slot where two different pairs meet with chance 2**-64.
 _DAY_MIX = 0x9E3779B97F4A7C15
-_MASK = (1 << 64) - 1
-_MIN_WAITING = 1 << 16
+_MIN_YOUNG = 1 << 16
 _MAX_NOW = 1024
 
 Slots = npt.NDArray[np.uint64]
 Ids = npt.NDArray[np.int64]
+Run = tuple[Slots, Ids]
+_EMPTY: Run = (np.empty(0, np.uint64), np.empty(0, np.int64))
 
 
-def slot(band_key: int, day: int) -> int:
-    return (band_key ^ (day * _DAY_MIX)) & _MASK
+def as_slots(band_keys: Iterable[int]) -> Slots:
+    """Signed 64-bit band keys as the unsigned values slots are made from."""
+    return np.fromiter(band_keys, np.int64).view(np.uint64)
 
 
 class BandIndex:
     def __init__(self) -> None:
-        self._slots: Slots = np.empty(0, np.uint64)
-        self._ids: Ids = np.empty(0, np.int64)
-        self._waiting: dict[int, list[int]] = {}
-        self._waiting_count = 0
+        self._old: Run = _EMPTY
+        self._young: Run = _EMPTY
         self._now: dict[int, frozenset[int]] = {}
         self._top = 0  # the highest copy id ever put: a higher one is posted nowhere yet
 
     def __len__(self) -> int:
-        """Postings held, counting those a rebuild will drop."""
-        return len(self._slots) + self._waiting_count
+        """Postings held, counting those a merge will drop."""
+        return len(self._old[0]) + len(self._young[0])
 
-    def put(self, copy_id: int, bands: Iterable[int], days: Iterable[int]) -> None:
-        day_list = list(days)
-        slots = {slot(key, day) for key in bands for day in day_list}
-        if copy_id <= self._top:
-            self._now[copy_id] = frozenset(slots)
-        self._top = max(self._top, copy_id)
-        for at in slots:
-            self._waiting.setdefault(at, []).append(copy_id)
-        self._waiting_count += len(slots)
-        self._maybe_rebuild()
+    def put(self, copy_id: int, bands: Iterable[int], days: range) -> None:
+        keys = as_slots(bands)
+        self.put_many([copy_id], keys.reshape(1, -1), [days])
 
     def put_many(self, copy_ids: Sequence[int], bands: Slots, days: Sequence[range]) -> None:
-        """Index copies known to be new to the index, in one go: `bands` holds each
-        copy's band keys as a row (as unsigned 64-bit), `days` each copy's days."""
+        """Index copies: `bands` holds each copy's band keys as a row (`as_slots`),
+        `days` each copy's days."""
         if not copy_ids:
-            return
-        if min(copy_ids) <= self._top:
-            for copy_id, row, span in zip(copy_ids, bands, days, strict=True):
-                self.put(copy_id, (int(k) for k in row), span)
             return
         ids = np.asarray(copy_ids, np.int64)
         firsts = np.fromiter((d.start for d in days), np.int64, len(days))
         widths = np.fromiter((len(d) for d in days), np.int64, len(days))
-        parts: list[tuple[Slots, Ids]] = []
+        slot_parts: list[Slots] = []
+        id_parts: list[Ids] = []
         for offset in range(int(widths.max(initial=0))):
             rows = widths > offset
-            slots = _slots(bands[rows], (firsts[rows] + offset)[:, None]).ravel()
-            parts.append((slots, np.repeat(ids[rows], bands.shape[1])))
+            slot_parts.append(_slots(bands[rows], (firsts[rows] + offset)[:, None]).ravel())
+            id_parts.append(np.repeat(ids[rows], bands.shape[1]))
+        slots, posted = np.concatenate(slot_parts), np.concatenate(id_parts)
+        again = ids <= self._top
+        if again.any():
+            for copy_id in ids[again].tolist():
+                self._now[copy_id] = frozenset(slots[posted == copy_id].tolist())
         self._top = max(self._top, int(ids.max()))
-        self._rebuild([(self._slots, self._ids), *parts])
+        self._young = _merged(self._young, (slots, posted))
+        self._settle()
 
     def drop(self, copy_id: int) -> None:
         if copy_id <= self._top:
             self._now[copy_id] = frozenset()
-            self._maybe_rebuild()
+            self._settle()
 
     def find(self, days_of: Mapping[int, Collection[int]]) -> dict[int, set[int]]:
         """For each band key, the copies posted under it on any of its days."""
@@ -99,59 +96,73 @@ class BandIndex:
         found: dict[int, set[int]] = {}
         if not keys:
             return found
-        queries = _slots(np.array(keys, np.int64).view(np.uint64), np.array(days, np.int64))
-        starts = np.searchsorted(self._slots, queries, side="left")
-        ends = np.searchsorted(self._slots, queries, side="right")
-        for i in np.flatnonzero(ends > starts).tolist():
-            at = int(queries[i])
-            for copy_id in self._ids[starts[i] : ends[i]].tolist():
-                self._add(found, keys[i], at, copy_id)
-        if self._waiting:
-            for i, at in enumerate(queries.tolist()):
-                for copy_id in self._waiting.get(at, ()):
-                    self._add(found, keys[i], at, copy_id)
+        key_array = np.array(keys, np.int64)
+        queries = _slots(key_array.view(np.uint64), np.array(days, np.int64))
+        for run in (self._old, self._young):
+            at, copy_ids = _postings(run, queries)
+            hit_keys = key_array[at]
+            if self._now:
+                keep = self._counting(queries[at], copy_ids)
+                hit_keys, copy_ids = hit_keys[keep], copy_ids[keep]
+            for key, copy_id in zip(hit_keys.tolist(), copy_ids.tolist(), strict=True):
+                found.setdefault(key, set()).add(copy_id)
         return found
 
-    def _add(self, found: dict[int, set[int]], key: int, at: int, copy_id: int) -> None:
-        now = self._now.get(copy_id)
-        if now is None or at in now:
-            found.setdefault(key, set()).add(copy_id)
+    def _settle(self) -> None:
+        """Merge the young run into the old one once it is a quarter of its size, or
+        once enough copies wait to have their older postings dropped."""
+        big = len(self._young[0]) >= max(_MIN_YOUNG, len(self._old[0]) // 4)
+        if big or len(self._now) > _MAX_NOW:
+            slots, ids = _merged(self._old, self._young)
+            if self._now:
+                keep = self._counting(slots, ids) & _first_of_each(slots, ids, self._now)
+                slots, ids = slots[keep], ids[keep]
+            self._old, self._young, self._now = (slots, ids), _EMPTY, {}
 
-    def _maybe_rebuild(self) -> None:
-        if (
-            self._waiting_count >= max(_MIN_WAITING, len(self._slots) // 4)
-            or len(self._now) > _MAX_NOW
-        ):
-            self._rebuild([(self._slots, self._ids)])
-
-    def _rebuild(self, runs: list[tuple[Slots, Ids]]) -> None:
-        """One sorted run of every posting that still counts."""
-        waiting = [(at, copy_id) for at, ids in self._waiting.items() for copy_id in ids]
-        if waiting:
-            slots = np.fromiter((at for at, _ in waiting), np.uint64, len(waiting))
-            ids = np.fromiter((copy_id for _, copy_id in waiting), np.int64, len(waiting))
-            runs = [*runs, (slots, ids)]
-        all_slots = np.concatenate([s for s, _ in runs])
-        all_ids = np.concatenate([i for _, i in runs])
-        if self._now:
-            all_slots, all_ids = self._still_counting(all_slots, all_ids)
-        order = np.argsort(all_slots, kind="stable")
-        self._slots, self._ids = all_slots[order], all_ids[order]
-        self._waiting, self._waiting_count, self._now = {}, 0, {}
-
-    def _still_counting(self, slots: Slots, ids: Ids) -> tuple[Slots, Ids]:
-        """Without the slots that copies put again or dropped no longer have, and with
-        each slot they still have once (a copy put again may hold it twice)."""
+    def _counting(self, slots: Slots, ids: Ids) -> npt.NDArray[np.bool_]:
+        """Which postings still count: all but the slots that copies put again or
+        dropped no longer have."""
         keep = np.ones(len(ids), bool)
         touched = np.flatnonzero(np.isin(ids, np.fromiter(self._now, np.int64, len(self._now))))
-        seen: set[tuple[int, int]] = set()
         for i in touched.tolist():
-            posting = (int(slots[i]), int(ids[i]))
-            keep[i] = posting[0] in self._now[posting[1]] and posting not in seen
-            seen.add(posting)
-        return slots[keep], ids[keep]
+            keep[i] = int(slots[i]) in self._now[int(ids[i])]
+        return keep
+
+
+def _first_of_each(slots: Slots, ids: Ids, now: Mapping[int, object]) -> npt.NDArray[np.bool_]:
+    """False for a posting of a copy put again that repeats one before it (the same
+    slot and copy), so that each is held once."""
+    keep = np.ones(len(ids), bool)
+    seen: set[tuple[int, int]] = set()
+    touched = np.flatnonzero(np.isin(ids, np.fromiter(now, np.int64, len(now))))
+    for i in touched.tolist():
+        posting = (int(slots[i]), int(ids[i]))
+        keep[i] = posting not in seen
+        seen.add(posting)
+    return keep
+
+
+def _merged(run: Run, more: Run) -> Run:
+    """The sorted run with `more` inserted where each belongs: one pass over the run."""
+    order = np.argsort(more[0], kind="stable")
+    slots, ids = more[0][order], more[1][order]
+    at = np.searchsorted(run[0], slots, side="right")
+    return np.insert(run[0], at, slots), np.insert(run[1], at, ids)
+
+
+def _postings(run: Run, queries: Slots) -> tuple[npt.NDArray[np.intp], Ids]:
+    """Every posting of `run` under one of `queries`: the query's index and the copy."""
+    starts = np.searchsorted(run[0], queries, side="left")
+    counts = np.searchsorted(run[0], queries, side="right") - starts
+    hit = np.flatnonzero(counts)
+    if not hit.size:
+        return hit, run[1][:0]
+    per_hit = counts[hit]
+    at = np.repeat(hit, per_hit)
+    firsts = np.repeat(starts[hit] - (np.cumsum(per_hit) - per_hit), per_hit)
+    return at, run[1][firsts + np.arange(len(at))]
 
 
 def _slots(keys: Slots, days: npt.NDArray[np.int64]) -> Slots:
-    """`slot` over arrays: keys as unsigned 64-bit, days broadcast against them."""
+    """Each (band key, day) pair's slot: keys as unsigned 64-bit, days broadcast."""
     return keys ^ (days.astype(np.uint64) * np.uint64(_DAY_MIX))

@@ -94,23 +94,14 @@ def _load(c: Connection, story: str) -> _Held:
             (entry_items.c.bands.is_not(None)) | (entry_items.c.signature.is_not(None)),
         )
     )
-    by_width: dict[int, tuple[list[int], list[bytes], list[range]]] = {}
-    for row in c.execute(query):
-        keys = _keys_of(row)
-        if keys is None or row.published is None:
-            continue
-        ids, blobs, days = by_width.setdefault(len(keys), ([], [], []))
-        ids.append(int(row.id))
-        blobs.append(keys)
-        days.append(band_days(row.published, copy_time_source(row)))
     index = BandIndex()
-    for width, (ids, blobs, days) in sorted(by_width.items()):
-        matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
-        index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
+    _post(index, {int(row.id): row for row in c.execute(query)})
     return _Held(index, int(last or 0))
 
 
 def _catch_up(c: Connection, story: str, held: _Held) -> None:
+    """Apply the log's rows past the last one read; each names a copy, read as it is
+    now (a copy logged twice is put once)."""
     query = (
         select(band_changes.c.id.label("change"), band_changes.c.item_id, *_COPY)
         .outerjoin(entry_items, entry_items.c.id == band_changes.c.item_id)
@@ -118,15 +109,29 @@ def _catch_up(c: Connection, story: str, held: _Held) -> None:
         .where(band_changes.c.story == story, band_changes.c.id > held.read_up_to)
         .order_by(band_changes.c.id)
     )
+    latest: dict[int, Row[Any, *tuple[Any, ...]]] = {}
     for row in c.execute(query):
-        keys = _keys_of(row)
-        item_id = int(row.item_id)
-        if keys is None or row.published is None:
-            held.index.drop(item_id)
-        else:
-            unpacked = np.frombuffer(keys, _KEY).tolist()
-            held.index.put(item_id, unpacked, band_days(row.published, copy_time_source(row)))
+        latest[int(row.item_id)] = row
         held.read_up_to = int(row.change)
+    _post(held.index, latest)
+
+
+def _post(index: BandIndex, copies: dict[int, Row[Any, *tuple[Any, ...]]]) -> None:
+    """Index each copy (id -> row) as stored, by how many keys it has, at once; drop
+    those gone or left without keys or a time."""
+    by_width: dict[int, tuple[list[int], list[bytes], list[range]]] = {}
+    for item_id, row in copies.items():
+        keys = _keys_of(row)
+        if keys is None or row.published is None:
+            index.drop(item_id)
+            continue
+        ids, blobs, days = by_width.setdefault(len(keys), ([], [], []))
+        ids.append(item_id)
+        blobs.append(keys)
+        days.append(band_days(row.published, copy_time_source(row)))
+    for width, (ids, blobs, days) in sorted(by_width.items()):
+        matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
+        index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
 
 
 def _keys_of(row: Row[Any, *tuple[Any, ...]]) -> bytes | None:

@@ -60,7 +60,7 @@ def test_random_puts_and_drops_agree_with_a_table_of_rows_across_rebuilds(
 ) -> None:
     """Small thresholds force many rebuilds; each step is checked against the rows a
     table would hold (a copy put again replaces its rows, a dropped one has none)."""
-    monkeypatch.setattr(band_index, "_MIN_WAITING", 40)
+    monkeypatch.setattr(band_index, "_MIN_YOUNG", 40)
     monkeypatch.setattr(band_index, "_MAX_NOW", 3)
     draw = random.Random(20261207)
     index = BandIndex()
