@@ -32,9 +32,9 @@ _MIN_YOUNG = 1 << 16
 _MAX_NOW = 1024
 
 Slots = npt.NDArray[np.uint64]
-Ids = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.int32]  # copy ids: an SQL INTEGER
 Run = tuple[Slots, Ids]
-_EMPTY: Run = (np.empty(0, np.uint64), np.empty(0, np.int64))
+_EMPTY: Run = (np.empty(0, np.uint64), np.empty(0, np.int32))
 
 
 def as_slots(band_keys: Iterable[int]) -> Slots:
@@ -62,7 +62,7 @@ class BandIndex:
         `days` each copy's days."""
         if not copy_ids:
             return
-        ids = np.asarray(copy_ids, np.int64)
+        ids = np.asarray(copy_ids, np.int32)
         firsts = np.fromiter((d.start for d in days), np.int64, len(days))
         widths = np.fromiter((len(d) for d in days), np.int64, len(days))
         slot_parts: list[Slots] = []
@@ -72,10 +72,10 @@ class BandIndex:
             slot_parts.append(_slots(bands[rows], (firsts[rows] + offset)[:, None]).ravel())
             id_parts.append(np.repeat(ids[rows], bands.shape[1]))
         slots, posted = np.concatenate(slot_parts), np.concatenate(id_parts)
-        again = ids <= self._top
-        if again.any():
-            for copy_id in ids[again].tolist():
-                self._now[copy_id] = frozenset(slots[posted == copy_id].tolist())
+        for row in np.flatnonzero(ids <= self._top).tolist():
+            day_numbers = np.arange(days[row].start, days[row].stop)[:, None]
+            now = _slots(bands[row][None, :], day_numbers).ravel()
+            self._now[int(ids[row])] = frozenset(now.tolist())
         self._top = max(self._top, int(ids.max()))
         self._young = _merged(self._young, (slots, posted))
         self._settle()
@@ -123,7 +123,7 @@ class BandIndex:
         """Which postings still count: all but the slots that copies put again or
         dropped no longer have."""
         keep = np.ones(len(ids), bool)
-        touched = np.flatnonzero(np.isin(ids, np.fromiter(self._now, np.int64, len(self._now))))
+        touched = np.flatnonzero(np.isin(ids, np.fromiter(self._now, np.int32, len(self._now))))
         for i in touched.tolist():
             keep[i] = int(slots[i]) in self._now[int(ids[i])]
         return keep
@@ -134,7 +134,7 @@ def _first_of_each(slots: Slots, ids: Ids, now: Mapping[int, object]) -> npt.NDA
     slot and copy), so that each is held once."""
     keep = np.ones(len(ids), bool)
     seen: set[tuple[int, int]] = set()
-    touched = np.flatnonzero(np.isin(ids, np.fromiter(now, np.int64, len(now))))
+    touched = np.flatnonzero(np.isin(ids, np.fromiter(now, np.int32, len(now))))
     for i in touched.tolist():
         posting = (int(slots[i]), int(ids[i]))
         keep[i] = posting not in seen

@@ -20,7 +20,7 @@ never sees a later log row before an earlier one; on PostgreSQL the story's id l
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,8 @@ from aggregator.store.schema import band_changes, entries, entry_items
 from aggregator.store.story_order import hold_story_events
 
 _KEY = np.dtype(">i8")
+# Copies indexed at once while loading: bounds the arrays built for them (about 1.4 MB).
+_BATCH = 4096
 
 
 def packed(bands: Sequence[int]) -> bytes | None:
@@ -87,15 +89,16 @@ def _load(c: Connection, story: str) -> _Held:
         select(func.max(band_changes.c.id)).where(band_changes.c.story == story)
     ).scalar()
     query = (
-        select(entry_items.c.id, *_COPY)
+        select(entry_items.c.id.label("item_id"), *_COPY)
         .join(entries, entries.c.id == entry_items.c.entry_id)
         .where(
             entries.c.story == story,
             (entry_items.c.bands.is_not(None)) | (entry_items.c.signature.is_not(None)),
         )
+        .order_by(entry_items.c.id)  # new to the index, in order: none is taken for an edit
     )
     index = BandIndex()
-    _post(index, {int(row.id): row for row in c.execute(query)})
+    _post(index, c.execute(query))
     return _Held(index, int(last or 0))
 
 
@@ -113,25 +116,32 @@ def _catch_up(c: Connection, story: str, held: _Held) -> None:
     for row in c.execute(query):
         latest[int(row.item_id)] = row
         held.read_up_to = int(row.change)
-    _post(held.index, latest)
+    _post(held.index, latest.values())
 
 
-def _post(index: BandIndex, copies: dict[int, Row[Any, *tuple[Any, ...]]]) -> None:
-    """Index each copy (id -> row) as stored, by how many keys it has, at once; drop
-    those gone or left without keys or a time."""
+def _post(index: BandIndex, copies: Iterable[Row[Any, *tuple[Any, ...]]]) -> None:
+    """Index each copy (a row with `item_id`) as stored, in batches of copies with as
+    many keys; drop those gone or left without keys or a time."""
     by_width: dict[int, tuple[list[int], list[bytes], list[range]]] = {}
-    for item_id, row in copies.items():
+    for row in copies:
         keys = _keys_of(row)
         if keys is None or row.published is None:
-            index.drop(item_id)
+            index.drop(int(row.item_id))
             continue
         ids, blobs, days = by_width.setdefault(len(keys), ([], [], []))
-        ids.append(item_id)
+        ids.append(int(row.item_id))
         blobs.append(keys)
         days.append(band_days(row.published, copy_time_source(row)))
-    for width, (ids, blobs, days) in sorted(by_width.items()):
-        matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
-        index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
+        if len(ids) == _BATCH:
+            _put(index, len(keys), by_width.pop(len(keys)))
+    for width, batch in sorted(by_width.items()):
+        _put(index, width, batch)
+
+
+def _put(index: BandIndex, width: int, batch: tuple[list[int], list[bytes], list[range]]) -> None:
+    ids, blobs, days = batch
+    matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
+    index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
 
 
 def _keys_of(row: Row[Any, *tuple[Any, ...]]) -> bytes | None:
