@@ -11,16 +11,18 @@ apart in time is never even read.
     drop(copy_id)                    a copy that is gone
     find(days_of)                    band key -> the copies posted under it on those days
 
-The postings are two sorted runs of numpy arrays, 12 bytes each (slot, copy id): a
-young run that new postings are inserted into, merged into the old run once it holds a
-quarter as many, so each posting is copied O(log n) times. Copies put again or dropped
-are kept in `_now` with the slots they have now, which filter their older postings
-until the next merge drops them.
+The postings are held in 4 shards by slot, each two sorted runs of numpy arrays, 12
+bytes a posting (slot, copy id): a young run that new postings are inserted into,
+merged into the old run once it holds a quarter as many, so each posting is copied
+O(log n) times and a merge needs room for a quarter of the index. Copies put again or
+dropped are kept in `_now` with the slots they have now, which filter their older
+postings until every shard has been merged without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +30,11 @@ import numpy.typing as npt
 # Odd, so distinct days give distinct multiples; XORed into the band key, the pair
 # lands on a 64-bit slot where two different pairs meet with chance 2**-64.
 _DAY_MIX = 0x9E3779B97F4A7C15
-_MIN_YOUNG = 1 << 16
+# The index is split by a slot's top bits, so that a merge copies a quarter of it: a
+# merge needs room for the old run and the new one at once.
+_SHARDS = 4
+_SHARD_SHIFT = np.uint64(62)
+_MIN_YOUNG = 1 << 14  # postings a shard's young run may hold before it is merged
 _MAX_NOW = 1024
 
 Slots = npt.NDArray[np.uint64]
@@ -42,16 +48,26 @@ def as_slots(band_keys: Iterable[int]) -> Slots:
     return np.fromiter(band_keys, np.int64).view(np.uint64)
 
 
+@dataclass
+class _Shard:
+    old: Run = _EMPTY
+    young: Run = _EMPTY
+
+
 class BandIndex:
     def __init__(self) -> None:
-        self._old: Run = _EMPTY
-        self._young: Run = _EMPTY
+        self._shards = [_Shard() for _ in range(_SHARDS)]
         self._now: dict[int, frozenset[int]] = {}
         self._top = 0  # the highest copy id ever put: a higher one is posted nowhere yet
 
     def __len__(self) -> int:
         """Postings held, counting those a merge will drop."""
-        return len(self._old[0]) + len(self._young[0])
+        return sum(len(s.old[0]) + len(s.young[0]) for s in self._shards)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the postings' arrays take."""
+        return sum(a.nbytes for s in self._shards for run in (s.old, s.young) for a in run)
 
     def put(self, copy_id: int, bands: Iterable[int], days: range) -> None:
         keys = as_slots(bands)
@@ -77,7 +93,10 @@ class BandIndex:
             now = _slots(bands[row][None, :], day_numbers).ravel()
             self._now[int(ids[row])] = frozenset(now.tolist())
         self._top = max(self._top, int(ids.max()))
-        self._young = _merged(self._young, (slots, posted))
+        for shard, part in self._split(slots):
+            shard.young = _merged(shard.young, (slots[part], posted[part]))
+            if len(shard.young[0]) >= max(_MIN_YOUNG, len(shard.old[0]) // 4):
+                self._merge(shard)
         self._settle()
 
     def drop(self, copy_id: int) -> None:
@@ -98,26 +117,43 @@ class BandIndex:
             return found
         key_array = np.array(keys, np.int64)
         queries = _slots(key_array.view(np.uint64), np.array(days, np.int64))
-        for run in (self._old, self._young):
-            at, copy_ids = _postings(run, queries)
-            hit_keys = key_array[at]
-            if self._now:
-                keep = self._counting(queries[at], copy_ids)
-                hit_keys, copy_ids = hit_keys[keep], copy_ids[keep]
-            for key, copy_id in zip(hit_keys.tolist(), copy_ids.tolist(), strict=True):
-                found.setdefault(key, set()).add(copy_id)
+        for shard, part in self._split(queries):
+            for run in (shard.old, shard.young):
+                at, copy_ids = _postings(run, queries[part])
+                at = part[at]
+                hit_keys = key_array[at]
+                if self._now:
+                    keep = self._counting(queries[at], copy_ids)
+                    hit_keys, copy_ids = hit_keys[keep], copy_ids[keep]
+                for key, copy_id in zip(hit_keys.tolist(), copy_ids.tolist(), strict=True):
+                    found.setdefault(key, set()).add(copy_id)
         return found
 
+    def _split(self, slots: Slots) -> Iterator[tuple[_Shard, npt.NDArray[np.intp]]]:
+        """Each shard that `slots` fall in, with the indexes of those that do."""
+        shard_of = (slots >> _SHARD_SHIFT).astype(np.intp)
+        order = np.argsort(shard_of, kind="stable")
+        bounds = np.searchsorted(shard_of[order], np.arange(_SHARDS + 1))
+        for n, shard in enumerate(self._shards):
+            if bounds[n + 1] > bounds[n]:
+                yield shard, order[bounds[n] : bounds[n + 1]]
+
     def _settle(self) -> None:
-        """Merge the young run into the old one once it is a quarter of its size, or
-        once enough copies wait to have their older postings dropped."""
-        big = len(self._young[0]) >= max(_MIN_YOUNG, len(self._old[0]) // 4)
-        if big or len(self._now) > _MAX_NOW:
-            slots, ids = _merged(self._old, self._young)
-            if self._now:
-                keep = self._counting(slots, ids) & _first_of_each(slots, ids, self._now)
-                slots, ids = slots[keep], ids[keep]
-            self._old, self._young, self._now = (slots, ids), _EMPTY, {}
+        """Once enough copies wait to have their older postings dropped, merge every
+        shard, dropping them."""
+        if len(self._now) > _MAX_NOW:
+            for shard in self._shards:
+                self._merge(shard)
+            self._now = {}
+
+    def _merge(self, shard: _Shard) -> None:
+        """The shard's young run merged into its old one, without the postings that no
+        longer count."""
+        slots, ids = _merged(shard.old, shard.young)
+        if self._now:
+            keep = self._counting(slots, ids) & _first_of_each(slots, ids, self._now)
+            slots, ids = slots[keep], ids[keep]
+        shard.old, shard.young = (slots, ids), _EMPTY
 
     def _counting(self, slots: Slots, ids: Ids) -> npt.NDArray[np.bool_]:
         """Which postings still count: all but the slots that copies put again or

@@ -13,13 +13,16 @@ never sees a later log row before an earlier one; on PostgreSQL the story's id l
 (forgetting a source) drops out the first time a look-up names it.
 
     StoryBands.current(c, story)   the story's index, caught up with the store
+    StoryBands.warm(...)           load indexes in the background when a poller starts
     log_changes(c, story, ids)     inside a writer's transaction: these copies' keys changed
     packed(bands)                  band keys as stored in `entry_items.bands`
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,12 +30,15 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Row, case, func, insert, select
 
+from aggregator.core.errors import StoreError
 from aggregator.dedupe.band_index import BandIndex
 from aggregator.dedupe.similarity import band_days, band_keys
+from aggregator.store.connections import Connections
 from aggregator.store.rows import copy_time_source
 from aggregator.store.schema import band_changes, entries, entry_items
 from aggregator.store.story_order import hold_story_events
 
+log = logging.getLogger("aggregator.store")
 _KEY = np.dtype(">i8")
 # Copies indexed at once while loading: bounds the arrays built for them (about 1.4 MB).
 _BATCH = 4096
@@ -57,19 +63,50 @@ class _Held:
 class StoryBands:
     def __init__(self) -> None:
         self._held: dict[str, _Held] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def current(self, c: Connection, story: str) -> BandIndex:
         """The story's index with every change the store has logged applied. Call it
         holding the story's deciding lock."""
-        with self._guard:
-            held = self._held.get(story)
-        if held is None:
-            held = _load(c, story)
-            with self._guard:
-                self._held[story] = held
+        held = self._loaded(c, story)
         _catch_up(c, story, held)
         return held.index
+
+    def warm(self, connections: Connections, stories: Iterable[str]) -> threading.Thread:
+        """Load the stories' indexes in a thread of their own, so that a process starting
+        fetches while it loads them; a poll that needs one first waits for it. Loading
+        needs no deciding lock: the first look-up catches up from where it read."""
+
+        def load_all() -> None:
+            for story in stories:
+                try:
+                    with connections.reading() as c:
+                        self._loaded(c, story)
+                except StoreError as e:  # the first look-up loads it then
+                    log.warning("band index not loaded", extra={"story": story, "reason": str(e)})
+
+        thread = threading.Thread(target=load_all, name="band-index-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _loaded(self, c: Connection, story: str) -> _Held:
+        with self._guard:
+            lock = self._loading.setdefault(story, threading.Lock())
+        with lock:
+            held = self._held.get(story)
+            if held is None:
+                started = time.perf_counter()
+                held = self._held[story] = _load(c, story)
+                log.info(
+                    "band index loaded",
+                    extra={
+                        "story": story,
+                        "postings": len(held.index),
+                        "seconds": round(time.perf_counter() - started, 3),
+                    },
+                )
+            return held
 
 
 # The copy's columns a posting needs; the signature only where older code wrote no keys.
@@ -113,10 +150,12 @@ def _catch_up(c: Connection, story: str, held: _Held) -> None:
         .order_by(band_changes.c.id)
     )
     latest: dict[int, Row[Any, *tuple[Any, ...]]] = {}
+    read_up_to = held.read_up_to
     for row in c.execute(query):
         latest[int(row.item_id)] = row
-        held.read_up_to = int(row.change)
+        read_up_to = int(row.change)
     _post(held.index, latest.values())
+    held.read_up_to = read_up_to  # only once applied: a failed read is read again
 
 
 def _post(index: BandIndex, copies: Iterable[Row[Any, *tuple[Any, ...]]]) -> None:

@@ -113,4 +113,5 @@ def test_a_copy_put_again_and_again_holds_its_postings_once(
         index.put(1, [4, 5, 6], range(10, 14))
     index.put(2, [4], range(10, 11))
     assert len(index) == 3 * 4 + 1
+    assert index.nbytes == (3 * 4 + 1) * 12  # a 64-bit slot and a 32-bit copy id each
     assert index.find({4: {10}, 6: {13}}) == {4: {1, 2}, 6: {1}}
