@@ -171,6 +171,7 @@ def test_a_poller_loads_its_index_in_the_background_then_catches_up_on_first_use
     _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
     bands = StoryBands()
     with caplog.at_level(logging.INFO, "aggregator.store"):
+        caplog.clear()  # the store's own index logged its load in the poll above
         bands.warm(store.connections, [STORY.id]).join(timeout=30)
         _poll(store, LIVE, [_dated("Ferry", OTHER_TEXT, T0, 1)], T0)  # after the load
         with store.connections.reading() as c:
