@@ -47,7 +47,6 @@ def main() -> None:
         for n in range(args.feeds)
     ]
     store.sync_sources(specs)
-    store.load_band_indexes([STORY.id])  # as the worker does when it starts
     # Every bench feed is on 127.0.0.1: per-host politeness would serialise the run.
     limits = FetchLimits(per_host=args.workers)
     processes = args.parse_processes

@@ -98,8 +98,6 @@ class Worker:
     def start(self) -> None:
         self.apply_settings(self.live.current)
         self._free_abandoned_leases()
-        # While the first polls fetch, not inside their story lock.
-        self.store.load_band_indexes(sorted({spec.story for spec in self._specs.values()}))
         for job_id, job, seconds in (
             ("__tick__", self.tick, TICK_SECONDS),
             ("__config__", self.check_config, CONFIG_CHECK_SECONDS),

@@ -13,7 +13,6 @@ never sees a later log row before an earlier one; on PostgreSQL the story's id l
 (forgetting a source) drops out the first time a look-up names it.
 
     StoryBands.current(c, story)   the story's index, caught up with the store
-    StoryBands.warm(...)           load indexes in the background when a poller starts
     log_changes(c, story, ids)     inside a writer's transaction: these copies' keys changed
     packed(bands)                  band keys as stored in `entry_items.bands`
 """
@@ -30,10 +29,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Row, case, func, insert, select
 
-from aggregator.core.errors import StoreError
 from aggregator.dedupe.band_index import BandIndex
 from aggregator.dedupe.similarity import band_days, band_keys
-from aggregator.store.connections import Connections
 from aggregator.store.rows import copy_time_source
 from aggregator.store.schema import band_changes, entries, entry_items
 from aggregator.store.story_order import hold_story_events
@@ -73,24 +70,10 @@ class StoryBands:
         _catch_up(c, story, held)
         return held.index
 
-    def warm(self, connections: Connections, stories: Iterable[str]) -> threading.Thread:
-        """Load the stories' indexes in a thread of their own, so that a process starting
-        fetches while it loads them; a poll that needs one first waits for it. Loading
-        needs no deciding lock: the first look-up catches up from where it read."""
-
-        def load_all() -> None:
-            for story in stories:
-                try:
-                    with connections.reading() as c:
-                        self._loaded(c, story)
-                except StoreError as e:  # the first look-up loads it then
-                    log.warning("band index not loaded", extra={"story": story, "reason": str(e)})
-
-        thread = threading.Thread(target=load_all, name="band-index-load", daemon=True)
-        thread.start()
-        return thread
-
     def _loaded(self, c: Connection, story: str) -> _Held:
+        """Loaded on the first look-up, inside its story lock: a background load when a
+        worker starts was tried, and cost a fresh process's all-304 cycle 0.78 -> 1.21 s
+        (bench/run.py) for nothing in the tick cycle."""
         with self._guard:
             lock = self._loading.setdefault(story, threading.Lock())
         with lock:

@@ -8,7 +8,7 @@ the unique keys make sure nothing is stored twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,11 +65,6 @@ class PollWrites(Part):
         """Hold around `known_for` .. `apply` of one poll: decisions for one story are
         made one at a time, each seeing the last one's writes (store/deciding.py)."""
         return self._story_locks.deciding(story)
-
-    def load_band_indexes(self, stories: Iterable[str]) -> None:
-        """Start loading the stories' near-duplicate indexes in the background, so that
-        the first polls after a start do not wait for them (store/bands.py)."""
-        self._bands.warm(self.connections, list(stories))
 
     def source_status(self, name: str) -> SourceStatus:
         with self.connections.reading() as c:

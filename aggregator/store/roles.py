@@ -19,7 +19,7 @@ tests/integration/test_store_roles.py checks it at run time).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -120,8 +120,6 @@ class WorkerStore(PollStore, Protocol):
     def claim(self, name: str, now: datetime, owner: str, lease_seconds: float) -> bool: ...
 
     def release_abandoned(self, owner: str, alive: Callable[[int], bool]) -> list[str]: ...
-
-    def load_band_indexes(self, stories: Iterable[str]) -> None: ...
 
 
 @runtime_checkable

@@ -4,10 +4,8 @@ sign | known_for | decide | apply path."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text
@@ -16,7 +14,6 @@ from aggregator.core.types import Entry, FetchState, PollReport, Post, SourceSpe
 from aggregator.dedupe.decide import decide
 from aggregator.dedupe.similarity import BANDS, band_day, band_days_near, sign
 from aggregator.store import Store, open_store
-from aggregator.store.bands import StoryBands
 from aggregator.store.database import MIGRATIONS
 from aggregator.store.schema import entry_items
 from tests.support.builders import STORY, T0, entries, post, source
@@ -162,20 +159,3 @@ def test_an_index_loaded_after_the_fact_finds_what_was_stored_before(
         assert (report.new, report.duplicates) == (0, 1)
     finally:
         restarted.engine.dispose()
-
-
-def test_a_poller_loads_its_index_in_the_background_then_catches_up_on_first_use(
-    store: Store, caplog: pytest.LogCaptureFixture
-) -> None:
-    store.sync_sources([LIVE, WIRE])
-    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
-    bands = StoryBands()
-    with caplog.at_level(logging.INFO, "aggregator.store"):
-        caplog.clear()  # the store's own index logged its load in the poll above
-        bands.warm(store.connections, [STORY.id]).join(timeout=30)
-        _poll(store, LIVE, [_dated("Ferry", OTHER_TEXT, T0, 1)], T0)  # after the load
-        with store.connections.reading() as c:
-            index = bands.current(c, STORY.id)
-    loaded = [r for r in caplog.records if r.getMessage() == "band index loaded"]
-    assert [r.__dict__["postings"] for r in loaded] == [BANDS]  # loaded once, one copy
-    assert len(index) == 2 * BANDS
