@@ -151,31 +151,22 @@ class BandIndex:
         longer count."""
         slots, ids = _merged(shard.old, shard.young)
         if self._now:
-            keep = self._counting(slots, ids) & _first_of_each(slots, ids, self._now)
+            keep = self._counting(slots, ids, once=True)
             slots, ids = slots[keep], ids[keep]
         shard.old, shard.young = (slots, ids), _EMPTY
 
-    def _counting(self, slots: Slots, ids: Ids) -> npt.NDArray[np.bool_]:
+    def _counting(self, slots: Slots, ids: Ids, *, once: bool = False) -> npt.NDArray[np.bool_]:
         """Which postings still count: all but the slots that copies put again or
-        dropped no longer have."""
+        dropped no longer have; with `once`, also but a repeat of a posting before it
+        (a copy put again with a slot it had), so that a merge holds each once."""
         keep = np.ones(len(ids), bool)
         touched = np.flatnonzero(np.isin(ids, np.fromiter(self._now, np.int32, len(self._now))))
+        seen: set[tuple[int, int]] = set()
         for i in touched.tolist():
-            keep[i] = int(slots[i]) in self._now[int(ids[i])]
+            posting = (int(slots[i]), int(ids[i]))
+            keep[i] = posting[0] in self._now[posting[1]] and not (once and posting in seen)
+            seen.add(posting)
         return keep
-
-
-def _first_of_each(slots: Slots, ids: Ids, now: Mapping[int, object]) -> npt.NDArray[np.bool_]:
-    """False for a posting of a copy put again that repeats one before it (the same
-    slot and copy), so that each is held once."""
-    keep = np.ones(len(ids), bool)
-    seen: set[tuple[int, int]] = set()
-    touched = np.flatnonzero(np.isin(ids, np.fromiter(now, np.int32, len(now))))
-    for i in touched.tolist():
-        posting = (int(slots[i]), int(ids[i]))
-        keep[i] = posting not in seen
-        seen.add(posting)
-    return keep
 
 
 def _merged(run: Run, more: Run) -> Run:
