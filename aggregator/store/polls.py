@@ -2,7 +2,8 @@
 
 Because entries and validators (ETag, file hashes) commit together, a crash before the
 commit leaves the old validators in place: the next poll fetches and decides again, and
-the unique keys make sure nothing is stored twice.
+the unique keys make sure nothing is stored twice. A poll with nothing to store writes
+its source row only, in a commit it may share with other such polls (source_rows.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from aggregator.core.types import (
     Decision,
@@ -34,6 +35,7 @@ from aggregator.store.deciding import StoryLocks
 from aggregator.store.hints import signals_from_json
 from aggregator.store.scheduling import scheduled
 from aggregator.store.schema import sources
+from aggregator.store.source_rows import SourceRows, set_source_row
 from aggregator.store.writes import write_and_announce
 
 
@@ -52,6 +54,9 @@ class SourceStatus:
     stopped_reason: str | None = None
 
 
+_STATUS = select(sources).where(sources.c.name == bindparam("source_name"))
+
+
 class PollWrites(Part):
     def __init__(self, connections: Connections) -> None:
         super().__init__(connections)
@@ -60,6 +65,8 @@ class PollWrites(Part):
         self._story_locks = StoryLocks(connections.engine)
         # Each story's band index, loaded on first use and kept in step with the store.
         self._bands = StoryBands()
+        # Rows of polls with nothing else to write, committed several at once.
+        self._source_rows = SourceRows(connections)
 
     def deciding(self, story: str) -> AbstractContextManager[None]:
         """Hold around `known_for` .. `apply` of one poll: decisions for one story are
@@ -68,7 +75,7 @@ class PollWrites(Part):
 
     def source_status(self, name: str) -> SourceStatus:
         with self.connections.reading() as c:
-            row = c.execute(select(sources).where(sources.c.name == name)).first()
+            row = c.execute(_STATUS, {"source_name": name}).first()
         if row is None:
             return SourceStatus(FetchState())
         return SourceStatus(
@@ -110,20 +117,20 @@ class PollWrites(Part):
     ) -> PollReport:
         """Store the decisions, deletions, new fetch state and the source's next poll
         (ending its lease) together, or none of them."""
+        row = {
+            "state": _state_to_json(state),
+            "last_attempt_at": now,
+            "last_success_at": now,
+            "last_error": None,
+            "error_count": 0,
+            **scheduled(schedule, now),
+        }
+        if not decisions and not deletions:
+            self._source_rows.write(source.name, row)
+            return PollReport(source=source.name)
         with self.connections.writing() as c:
             # The first statement writes, so SQLite takes its write lock before any read.
-            c.execute(
-                update(sources)
-                .where(sources.c.name == source.name)
-                .values(
-                    state=_state_to_json(state),
-                    last_attempt_at=now,
-                    last_success_at=now,
-                    last_error=None,
-                    error_count=0,
-                    **scheduled(schedule, now),
-                )
-            )
+            set_source_row(c, source.name, row)
             return write_and_announce(c, source, decisions, deletions, now)
 
     def apply_pushed(
