@@ -10,6 +10,7 @@ apart in time is never even read.
     put_many(copy_ids, bands, days)  the same for many copies, band keys as a matrix
     drop(copy_id)                    a copy that is gone
     find(days_of)                    band key -> the copies posted under it on those days
+    find_pairs(keys, days)           the same for (band key, day) pairs as two arrays
 
 The postings are held in 4 shards by slot, each two sorted runs of numpy arrays, 12
 bytes a posting (slot, copy id): a young run that new postings are inserted into,
@@ -106,22 +107,26 @@ class BandIndex:
 
     def find(self, days_of: Mapping[int, Collection[int]]) -> dict[int, set[int]]:
         """For each band key, the copies posted under it on any of its days."""
-        keys: list[int] = []
-        days: list[int] = []
-        for key, near in days_of.items():
-            for day in near:
-                keys.append(key)
-                days.append(day)
+        pairs = [(key, day) for key, near in days_of.items() for day in near]
+        keys = np.array([key for key, _ in pairs], np.int64)
+        return self.find_pairs(keys, np.array([day for _, day in pairs], np.int64))
+
+    def find_pairs(
+        self, keys: npt.NDArray[np.int64], days: npt.NDArray[np.int64]
+    ) -> dict[int, set[int]]:
+        """For each band key, the copies posted under it on the day beside it in `days`
+        (a key may come several times, a day each time)."""
         found: dict[int, set[int]] = {}
-        if not keys:
+        if not len(keys):
             return found
-        key_array = np.array(keys, np.int64)
-        queries = _slots(key_array.view(np.uint64), np.array(days, np.int64))
+        # Sorted, each binary search starts where the last one ended, in cached memory.
+        queries, first = np.unique(_slots(keys.view(np.uint64), days), return_index=True)
+        keys = keys[first]
         for shard, part in self._split(queries):
             for run in (shard.old, shard.young):
                 at, copy_ids = _postings(run, queries[part])
                 at = part[at]
-                hit_keys = key_array[at]
+                hit_keys = keys[at]
                 if self._now:
                     keep = self._counting(queries[at], copy_ids)
                     hit_keys, copy_ids = hit_keys[keep], copy_ids[keep]
@@ -178,13 +183,15 @@ def _merged(run: Run, more: Run) -> Run:
 
 
 def _postings(run: Run, queries: Slots) -> tuple[npt.NDArray[np.intp], Ids]:
-    """Every posting of `run` under one of `queries`: the query's index and the copy."""
+    """Every posting of `run` under one of `queries` (sorted): the query's index and the
+    copy."""
+    if not len(run[0]):
+        return np.empty(0, np.intp), run[1][:0]
     starts = np.searchsorted(run[0], queries, side="left")
-    counts = np.searchsorted(run[0], queries, side="right") - starts
-    hit = np.flatnonzero(counts)
+    hit = np.flatnonzero(run[0][np.minimum(starts, len(run[0]) - 1)] == queries)
     if not hit.size:
         return hit, run[1][:0]
-    per_hit = counts[hit]
+    per_hit = np.searchsorted(run[0], queries[hit], side="right") - starts[hit]
     at = np.repeat(hit, per_hit)
     firsts = np.repeat(starts[hit] - (np.cumsum(per_hit) - per_hit), per_hit)
     return at, run[1][firsts + np.arange(len(at))]

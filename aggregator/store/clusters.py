@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Row, insert, select, update
 
 from aggregator.core.errors import StoreError
@@ -45,14 +47,17 @@ def candidates(
     the copies carrying it, and the copies themselves (at most MAX_CANDIDATES per entry).
     Only the index's days within MAX_GAP of an entry are read for its keys: a copy
     further apart in time is never the same update (`similarity.judge`)."""
-    days_of: dict[int, set[int]] = defaultdict(set)  # band key -> days to look in
+    key_parts: list[npt.NDArray[np.int64]] = []
+    day_parts: list[npt.NDArray[np.int64]] = []
     for entry in batch:
         near = band_days_near(entry.published, entry.time_source)
-        for key in entry.bands:
-            days_of[key].update(near)
-    if not days_of:
+        key_parts.append(np.repeat(np.array(entry.bands, np.int64), len(near)))
+        days = np.arange(near.start, near.stop, dtype=np.int64)
+        day_parts.append(np.tile(days, len(entry.bands)))
+    if not key_parts:
         return {}, {}
-    hits = {k: tuple(sorted(v)) for k, v in index.find(days_of).items()}
+    found = index.find_pairs(np.concatenate(key_parts), np.concatenate(day_parts))
+    hits = {k: tuple(sorted(v)) for k, v in found.items()}
     wanted = {i for e in batch for i in candidates_by_bands(e.bands, hits, MAX_CANDIDATES)}
     rows = _copy_rows(c, wanted)
     for gone in wanted - {int(r.id) for r in rows}:

@@ -81,6 +81,11 @@ def test_random_puts_and_drops_agree_with_a_table_of_rows_across_rebuilds(
             keys = {key for _, key, _ in rows} | set(_keys(draw, 3))
             days_of = {key: set(draw.sample(range(8), 3)) for key in keys}
             assert index.find(days_of) == _expected(rows, days_of), step
+            # As pairs, in any order and with repeats, as a poll's batch asks.
+            pairs = [(k, d) for k, near in days_of.items() for d in near for _ in range(2)]
+            draw.shuffle(pairs)
+            keys_a, days_a = (np.array(column, np.int64) for column in zip(*pairs, strict=True))
+            assert index.find_pairs(keys_a, days_a) == _expected(rows, days_of), step
 
 
 def test_a_bulk_load_finds_what_one_put_at_a_time_finds() -> None:
