@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, func, select
+from sqlalchemy import BindParameter, Connection, Row, bindparam, case, func, select
 
 from aggregator.core.types import Entry, Known, KnownItem, SourceSpec
 from aggregator.store import clusters
@@ -52,32 +52,44 @@ def item_hashes(c: Connection, source: SourceSpec, keys: Sequence[str]) -> dict[
     return {row.item_key: row.content_hash for row in c.execute(query).all()}
 
 
+_SOURCE: BindParameter[str] = bindparam("source")
+# Built once (SQLAlchemy then compiles each once): by key, and on the pages read whole.
+_ITEMS = (
+    select(
+        entry_items.c.entry_id,
+        entry_items.c.item_key,
+        entry_items.c.content_hash,
+        # A copy's own text and first time; older rows had only the entry's.
+        func.coalesce(entry_items.c.title, entries.c.title).label("title"),
+        func.coalesce(entry_items.c.text, entries.c.text).label("text"),
+        func.coalesce(entry_items.c.published, entries.c.published).label("published"),
+        entries.c.updated,
+        entries.c.position,
+        entries.c.deleted_at,
+        case((entries.c.source == _SOURCE, entries.c.location)).label("page"),
+    )
+    .join(entries, entries.c.id == entry_items.c.entry_id)
+    .where(entry_items.c.source == _SOURCE)
+)
+_ITEMS_BY_KEY = _ITEMS.where(entry_items.c.item_key.in_(bindparam("keys", expanding=True)))
+_ITEMS_ON_PAGES = _ITEMS.where(
+    entries.c.source == _SOURCE, entries.c.location.in_(bindparam("pages", expanding=True))
+)
+_BY_FINGERPRINT = (
+    select(entry_items.c.fingerprint, entry_items.c.entry_id, entry_items.c.id, entries.c.story)
+    .join(entries, entries.c.id == entry_items.c.entry_id)
+    .where(entry_items.c.fingerprint.in_(bindparam("prints", expanding=True)))
+)
+
+
 def _items_of(
     c: Connection, source: SourceSpec, keys: Sequence[str], pages: Collection[str]
 ) -> dict[str, KnownItem]:
     """By (source, key), then on the pages read whole, in two queries: with the two
     joined by OR, SQLite read every item the source ever sent."""
-    query = (
-        select(
-            entry_items.c.entry_id,
-            entry_items.c.item_key,
-            entry_items.c.content_hash,
-            # A copy's own text and first time; older rows had only the entry's.
-            func.coalesce(entry_items.c.title, entries.c.title).label("title"),
-            func.coalesce(entry_items.c.text, entries.c.text).label("text"),
-            func.coalesce(entry_items.c.published, entries.c.published).label("published"),
-            entries.c.updated,
-            entries.c.position,
-            entries.c.deleted_at,
-            case((entries.c.source == source.name, entries.c.location)).label("page"),
-        )
-        .join(entries, entries.c.id == entry_items.c.entry_id)
-        .where(entry_items.c.source == source.name)
-    )
-    rows = list(c.execute(query.where(entry_items.c.item_key.in_(keys))).all())
+    rows = list(c.execute(_ITEMS_BY_KEY, {"source": source.name, "keys": list(keys)}).all())
     if pages:
-        on_pages = and_(entries.c.source == source.name, entries.c.location.in_(list(pages)))
-        rows += c.execute(query.where(on_pages)).all()
+        rows += c.execute(_ITEMS_ON_PAGES, {"source": source.name, "pages": list(pages)}).all()
     return {r.item_key: _known_item(r) for r in rows}
 
 
@@ -87,13 +99,10 @@ def _fingerprints_in(c: Connection, story: str, prints: Collection[str | None]) 
     wanted = sorted(p for p in prints if p)
     if not wanted:
         return {}
-    query = (
-        select(entry_items.c.fingerprint, entry_items.c.entry_id, entry_items.c.id, entries.c.story)
-        .join(entries, entries.c.id == entry_items.c.entry_id)
-        .where(entry_items.c.fingerprint.in_(wanted))
-    )
     first: dict[str, tuple[int, int]] = {}
-    for fingerprint, entry_id, item_id, in_story in c.execute(query).all():
+    for fingerprint, entry_id, item_id, in_story in c.execute(
+        _BY_FINGERPRINT, {"prints": wanted}
+    ).all():
         seen = first.get(fingerprint)
         if in_story == story and (seen is None or item_id < seen[0]):
             first[fingerprint] = (int(item_id), int(entry_id))
