@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, case, func, insert, select
+from sqlalchemy import Connection, Row, bindparam, case, func, insert, select
 
 from aggregator.dedupe.band_index import BandIndex
 from aggregator.dedupe.similarity import band_days, band_keys
@@ -121,19 +121,21 @@ def _load(c: Connection, story: str) -> _Held:
     return _Held(index, int(last or 0))
 
 
+_CHANGES = (
+    select(band_changes.c.id.label("change"), band_changes.c.item_id, *_COPY)
+    .outerjoin(entry_items, entry_items.c.id == band_changes.c.item_id)
+    .outerjoin(entries, entries.c.id == entry_items.c.entry_id)
+    .where(band_changes.c.story == bindparam("story"), band_changes.c.id > bindparam("after"))
+    .order_by(band_changes.c.id)
+)
+
+
 def _catch_up(c: Connection, story: str, held: _Held) -> None:
     """Apply the log's rows past the last one read; each names a copy, read as it is
     now (a copy logged twice is put once)."""
-    query = (
-        select(band_changes.c.id.label("change"), band_changes.c.item_id, *_COPY)
-        .outerjoin(entry_items, entry_items.c.id == band_changes.c.item_id)
-        .outerjoin(entries, entries.c.id == entry_items.c.entry_id)
-        .where(band_changes.c.story == story, band_changes.c.id > held.read_up_to)
-        .order_by(band_changes.c.id)
-    )
     latest: dict[int, Row[Any, *tuple[Any, ...]]] = {}
     read_up_to = held.read_up_to
-    for row in c.execute(query):
+    for row in c.execute(_CHANGES, {"story": story, "after": held.read_up_to}):
         latest[int(row.item_id)] = row
         read_up_to = int(row.change)
     _post(held.index, latest.values())

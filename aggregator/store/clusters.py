@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from aggregator.core.errors import StoreError
 from aggregator.core.types import Entry, KnownCopy, TimeSource
@@ -65,10 +65,19 @@ def candidates(
     return hits, _copies(c, rows)
 
 
+_COPIES = select(entry_items).where(entry_items.c.id.in_(bindparam("ids", expanding=True)))
+_MEMBERS = select(entry_items.c.entry_id, entry_items.c.source).where(
+    entry_items.c.entry_id.in_(bindparam("ids", expanding=True))
+)
+_KEPT_APART = select(kept_apart.c.entry_id, kept_apart.c.source, entries.c.story).join(
+    entries, entries.c.id == kept_apart.c.entry_id
+)
+
+
 def _copy_rows(c: Connection, item_ids: set[int]) -> list[Row[Any]]:
     if not item_ids:
         return []
-    return list(c.execute(select(entry_items).where(entry_items.c.id.in_(sorted(item_ids)))))
+    return list(c.execute(_COPIES, {"ids": sorted(item_ids)}))
 
 
 def _copies(c: Connection, rows: Sequence[Row[Any]]) -> dict[int, KnownCopy]:
@@ -76,10 +85,7 @@ def _copies(c: Connection, rows: Sequence[Row[Any]]) -> dict[int, KnownCopy]:
         return {}
     entry_ids = {int(r.entry_id) for r in rows}
     members: dict[int, set[str]] = defaultdict(set)
-    query = select(entry_items.c.entry_id, entry_items.c.source).where(
-        entry_items.c.entry_id.in_(sorted(entry_ids))
-    )
-    for entry_id, source in c.execute(query).all():
+    for entry_id, source in c.execute(_MEMBERS, {"ids": sorted(entry_ids)}).all():
         members[int(entry_id)].add(source)
     return {
         int(r.id): KnownCopy(
@@ -100,10 +106,8 @@ def _copies(c: Connection, rows: Sequence[Row[Any]]) -> dict[int, KnownCopy]:
 def kept_apart_in(c: Connection, story: str) -> frozenset[tuple[int, str]]:
     """The splits made by hand in the story. Read whole and checked for the story here:
     the table is small, and a story names nearly every entry."""
-    query = select(kept_apart.c.entry_id, kept_apart.c.source, entries.c.story).join(
-        entries, entries.c.id == kept_apart.c.entry_id
-    )
-    return frozenset((int(e), s) for e, s, in_story in c.execute(query).all() if in_story == story)
+    rows = c.execute(_KEPT_APART).all()
+    return frozenset((int(e), s) for e, s, in_story in rows if in_story == story)
 
 
 def insert_copies(
