@@ -45,10 +45,13 @@ def packed(bands: Sequence[int]) -> bytes | None:
     return np.array(bands, _KEY).tobytes() if bands else None
 
 
+_LOG = insert(band_changes)
+
+
 def log_changes(c: Connection, story: str, item_ids: Sequence[int]) -> None:
     if item_ids:
         hold_story_events(c, story)
-        c.execute(insert(band_changes), [{"story": story, "item_id": i} for i in item_ids])
+        c.execute(_LOG, [{"story": story, "item_id": i} for i in item_ids])
 
 
 @dataclass

@@ -69,6 +69,9 @@ _COPIES = select(entry_items).where(entry_items.c.id.in_(bindparam("ids", expand
 _MEMBERS = select(entry_items.c.entry_id, entry_items.c.source).where(
     entry_items.c.entry_id.in_(bindparam("ids", expanding=True))
 )
+_INSERT_COPIES = insert(entry_items).returning(
+    entry_items.c.id, entry_items.c.source, entry_items.c.item_key
+)
 _KEPT_APART = select(kept_apart.c.entry_id, kept_apart.c.source, entries.c.story).join(
     entries, entries.c.id == kept_apart.c.entry_id
 )
@@ -138,8 +141,7 @@ def insert_copies(
         for entry_id, entry in copies
     ]
     # Matched on the unique (source, item_key): a multi-row INSERT returns ids unordered.
-    returned = entry_items.c.id, entry_items.c.source, entry_items.c.item_key
-    found = c.execute(insert(entry_items).returning(*returned), rows).all()
+    found = c.execute(_INSERT_COPIES, rows).all()
     ids = {(source, key): int(item_id) for item_id, source, key in found}
     item_ids = [ids[(entry.source, entry.item_key)] for _, entry in copies]
     bands.log_changes(c, story, [i for i, (_, e) in zip(item_ids, copies, strict=True) if e.bands])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from aggregator.core.types import Decision, Deletion, Entry, PollReport, SourceSpec
 from aggregator.dedupe.normalize import entry_key
@@ -27,6 +27,13 @@ from aggregator.store.schema import entries, events, story_changes
 from aggregator.store.story_order import hold_story_events
 
 Event = tuple[int, str]  # (entry id, kind)
+
+
+# Built once: SQLAlchemy then compiles each once.
+_INSERT_ENTRIES = insert(entries).returning(entries.c.id, entries.c.key)
+_INSERT_EVENTS = insert(events)
+_LAST_CHANGE = select(story_changes.c.changed_at).where(story_changes.c.story == bindparam("story"))
+_SET_CHANGE = update(story_changes).where(story_changes.c.story == bindparam("row_story"))
 
 
 def write_and_announce(
@@ -80,7 +87,7 @@ def write_decisions(
             {"story": source.story, "entry_id": entry_id, "kind": kind, "created_at": now}
             for entry_id, kind in pending
         ]
-        c.execute(insert(events), rows)
+        c.execute(_INSERT_EVENTS, rows)
     return counts, deleted
 
 
@@ -92,14 +99,12 @@ def mark_changed(c: Connection, story: str, now: datetime) -> None:
     as many seconds; it catches up when the burst ends."""
     hold_story_events(c, story)
     when = now.astimezone(UTC).replace(microsecond=0)
-    last = c.execute(
-        select(story_changes.c.changed_at).where(story_changes.c.story == story)
-    ).scalar()
+    last = c.execute(_LAST_CHANGE, {"story": story}).scalar()
     if last is None:
         c.execute(insert(story_changes).values(story=story, changed_at=when))
         return
     when = max(when, last + timedelta(seconds=1))
-    c.execute(update(story_changes).where(story_changes.c.story == story).values(changed_at=when))
+    c.execute(_SET_CHANGE, {"row_story": story, "changed_at": when})
 
 
 def _insert_new(
@@ -112,7 +117,7 @@ def _insert_new(
         return []
     keys = [entry_key(source.name, e.item_key) for e in batch]
     rows = [_entry_row(source, e, key, now) for e, key in zip(batch, keys, strict=True)]
-    result = c.execute(insert(entries).returning(entries.c.id, entries.c.key), rows)
+    result = c.execute(_INSERT_ENTRIES, rows)
     ids = {key: int(entry_id) for entry_id, key in result.all()}
     entry_ids = [ids[key] for key in keys]
     clusters.insert_copies(c, source.story, list(zip(entry_ids, batch, strict=True)), now)
