@@ -62,6 +62,12 @@ class SourceRows:
             for one in handed:
                 self._commit_alone(one)
             return
+        except BaseException:
+            # Interrupted: the rows are taken off the queue, so their polls must not
+            # wait for a commit that nobody will make.
+            for one in handed:
+                one.error = StoreError("the write was interrupted")
+            raise
         for one in handed:
             one.written = True
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import event, select
 
 from aggregator.core.errors import StoreError
@@ -20,15 +21,19 @@ from tests.support.builders import T0, source
 SPECS = [source(f"s{n}") for n in range(8)]
 
 
-def _queued(rows: SourceRows, writes: dict[str, dict[str, object]]) -> dict[str, Exception]:
+class _Interrupt(BaseException):
+    """As KeyboardInterrupt or SystemExit would, in the thread that is committing."""
+
+
+def _queued(rows: SourceRows, writes: dict[str, dict[str, object]]) -> dict[str, BaseException]:
     """Run each write on a thread of its own while the commit lock is held, so that all
     of them are queued before the first commit starts; returns what each raised."""
-    raised: dict[str, Exception] = {}
+    raised: dict[str, BaseException] = {}
 
     def write(name: str, values: dict[str, object]) -> None:
         try:
             rows.write(name, values)
-        except StoreError as e:
+        except (StoreError, _Interrupt) as e:
             raised[name] = e
 
     threads = [threading.Thread(target=write, args=item) for item in writes.items()]
@@ -84,6 +89,22 @@ def test_a_refused_row_fails_its_own_poll_only(store: Store) -> None:
     assert list(raised) == ["s3"]
     assert "cannot write to the store" in str(raised["s3"])
     assert _counts(store) == {s.name: 0 if s.name == "s3" else 7 for s in SPECS}
+
+
+def test_an_interrupted_commit_fails_the_polls_it_took_instead_of_losing_them(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.sync_sources(SPECS)
+    rows = SourceRows(store.connections)
+
+    def interrupted(handed: object) -> None:
+        raise _Interrupt
+
+    monkeypatch.setattr(rows, "_commit", interrupted)
+    raised = _queued(rows, {s.name: {"error_count": 7} for s in SPECS})
+    # One thread committed for all and was interrupted; each other one says so.
+    assert sorted(type(e).__name__ for e in raised.values()) == ["StoreError"] * 7 + ["_Interrupt"]
+    assert _counts(store) == {s.name: 0 for s in SPECS}
 
 
 def test_an_unchanged_poll_is_committed_when_apply_returns(store: Store) -> None:
