@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -40,6 +42,11 @@ POSTS = [
 ]
 NEW_TITLE = "Police commissioner resigns"
 NEW_TEXT = "The police and crime commissioner resigned this afternoon after the report."
+# Bare clock times an hour apart, all before the tests start in the story's zone: a clock
+# later than now reads as yesterday's, so fixed times would make the order depend on
+# the hour the suite runs.
+_STARTED = datetime.now(ZoneInfo("America/New_York"))
+CLOCKS = [f"{_STARTED - timedelta(hours=4 - i):%H:%M}" for i in range(4)]
 CONFIG = """
 [service]
 database_url = "sqlite:///{db}"
@@ -80,7 +87,7 @@ def _need_browser() -> None:
 
 def _page_text(posts: list[tuple[str, str]]) -> str:
     """A saved live page, newest post first, each with a clock time."""
-    blocks = [f"{10 + i}:0{i} {title}\n\n{text}" for i, (title, text) in enumerate(posts)]
+    blocks = [f"{CLOCKS[i]} {title}\n\n{text}" for i, (title, text) in enumerate(posts)]
     return "Live updates\n\n" + "\n\n".join(reversed(blocks)) + "\n"
 
 
