@@ -57,15 +57,27 @@ _WORD = re.compile(r"\w+")
 def normalize(posts: Sequence[Post], *, source: str, now: datetime) -> list[Entry]:
     """Give every post of one fetch its stable key; `now` stands in for missing times
     and for times no post can have (before 1970, or more than a day ahead)."""
+    return numbered(entries_of(posts, source=source, now=now))
+
+
+def entries_of(posts: Sequence[Post], *, source: str, now: datetime) -> list[Entry]:
+    """`normalize` for part of a fetch (one of its documents): keys are not yet
+    `numbered`, since a key may repeat in another part."""
+    return [
+        _entry(post, source=source, key=item_key(post), now=now)
+        for post in map(_without_controls, posts)
+    ]
+
+
+def numbered(entries: Sequence[Entry]) -> list[Entry]:
+    """A fetch's entries with each repeat of an item key told apart: "key#2", "key#3"."""
     seen: dict[str, int] = {}
-    entries: list[Entry] = []
-    for post in map(_without_controls, posts):
-        key = item_key(post)
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            key = f"{key}#{seen[key]}"
-        entries.append(_entry(post, source=source, key=key, now=now))
-    return entries
+    told_apart: list[Entry] = []
+    for entry in entries:
+        key = entry.item_key
+        count = seen[key] = seen.get(key, 0) + 1
+        told_apart.append(entry if count == 1 else replace(entry, item_key=f"{key}#{count}"))
+    return told_apart
 
 
 def item_key(post: Post) -> str:

@@ -117,11 +117,24 @@ def _shingles_of(*parts: list[str]) -> frozenset[str]:
 def sign(entry: Entry) -> Entry:
     """The entry with its MinHash signature and LSH band keys; short bodies get none,
     since they are never matched on text alone."""
-    words = body_words(entry.text)
+    return signed_with(entry, signature_and_bands(entry.title, entry.text))
+
+
+Signed = tuple[bytes, tuple[int, ...]] | None
+
+
+def signature_and_bands(title: str, text: str) -> Signed:
+    """What `sign` adds to an entry with this title and text: its signature and band
+    keys, or None for a short body."""
+    words = body_words(text)
     if len(words) < MIN_BODY_WORDS:
-        return entry
-    signature = signature_of(_shingles_of(body_words(entry.title), words))
-    return replace(entry, signature=signature, bands=band_keys(signature))
+        return None
+    signature = signature_of(_shingles_of(body_words(title), words))
+    return signature, band_keys(signature)
+
+
+def signed_with(entry: Entry, signed: Signed) -> Entry:
+    return entry if signed is None else replace(entry, signature=signed[0], bands=signed[1])
 
 
 def signature_of(shingle_set: frozenset[str]) -> bytes:

@@ -1,7 +1,12 @@
 """The CPU work of a poll, in this thread or in child processes with a deadline.
 
-    parse_document   PURE  one document -> its posts and what it says about polling
-    sign_entries     PURE  entries -> entries with MinHash signature and band keys
+    read_document    PURE  one document -> its posts, those the story's keywords keep as
+                           entries (normalize), and what it says about polling
+    sign_texts       PURE  (title, text) pairs -> MinHash signatures and band keys
+
+Only entries and signatures travel back from a child, and only titles and texts go to
+it to be signed: the polling process, which holds the GIL for every poll thread, does
+neither the normalizing nor the (un)pickling of whole posts.
 
 `Inline` runs them here: for tests, `preview`, and anything that can wait. `ParsePool`
 runs them in a few child processes. A thread cannot be stopped in Python, but a process
@@ -23,13 +28,23 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aggregator.core.errors import ParseError
-from aggregator.core.types import Document, Entry, Kind, PageSignals, ParseContext, Post, SourceSpec
-from aggregator.dedupe.similarity import sign
+from aggregator.core.types import (
+    Document,
+    Entry,
+    Kind,
+    PageSignals,
+    ParseContext,
+    SourceSpec,
+    StorySpec,
+)
+from aggregator.dedupe.normalize import entries_of, matches_keywords
+from aggregator.dedupe.similarity import Signed, sign, signature_and_bands, signed_with
 from aggregator.ingest.kinds import KINDS_BY_NAME
 
 log = logging.getLogger("aggregator.parsing")
@@ -47,26 +62,49 @@ class ParseTimeout(ParseError):
 
 
 @dataclass(frozen=True)
-class ParsedDocument:
-    posts: tuple[Post, ...]
+class ReadDocument:
+    """A document's entries, their item keys not yet `numbered` across the poll's
+    documents; `found` counts its posts before the story's keywords, and
+    `pages_read_whole` names the pages they came from when the kind reads pages whole."""
+
+    entries: tuple[Entry, ...]
     signals: PageSignals
+    found: int
+    pages_read_whole: frozenset[str]
 
 
 class Parsing(Protocol):
-    """Where a poll's CPU work runs. Both calls raise ParseError on bad input."""
+    """Where a poll's CPU work runs. Both calls raise ParseError on bad input. `read`
+    keeps only the posts `story`'s keywords allow (all of them without a story), and
+    dates them with `now` where they give no time."""
 
-    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument: ...
+    def read(
+        self, source: SourceSpec, story: StorySpec | None, document: Document, now: datetime
+    ) -> ReadDocument: ...
 
     def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]: ...
 
 
-def parse_document(kind: Kind, document: Document, context: ParseContext) -> ParsedDocument:
+def read_document(
+    kind: Kind,
+    document: Document,
+    context: ParseContext,
+    source_name: str,
+    story: StorySpec | None,
+    now: datetime,
+) -> ReadDocument:
     info = KINDS_BY_NAME[kind]
-    return ParsedDocument(tuple(info.parse(document, context)), info.signals(document))
+    posts = info.parse(document, context)
+    kept = posts
+    if story is not None and info.filtered_by_keywords:
+        kept = [p for p in posts if matches_keywords(p, story)]
+    pages = frozenset(p.location for p in posts) if info.reads_whole_pages else frozenset()
+    entries = tuple(entries_of(kept, source=source_name, now=now))
+    return ReadDocument(entries, info.signals(document), len(posts), pages)
 
 
-def sign_entries(entries: Sequence[Entry]) -> list[Entry]:
-    return [sign(e) for e in entries]
+def sign_texts(texts: Sequence[tuple[str, str]]) -> list[Signed]:
+    return [signature_and_bands(title, text) for title, text in texts]
 
 
 def context_of(source: SourceSpec) -> ParseContext:
@@ -76,11 +114,13 @@ def context_of(source: SourceSpec) -> ParseContext:
 class Inline:
     """The work in the calling thread, without a deadline."""
 
-    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument:
-        return parse_document(source.kind, document, context_of(source))
+    def read(
+        self, source: SourceSpec, story: StorySpec | None, document: Document, now: datetime
+    ) -> ReadDocument:
+        return read_document(source.kind, document, context_of(source), source.name, story, now)
 
     def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
-        return sign_entries(entries)
+        return [sign(e) for e in entries]
 
 
 INLINE = Inline()
@@ -175,17 +215,20 @@ class ParsePool:
         self._guard = threading.Lock()
         self._closed = False
 
-    def parse(self, source: SourceSpec, document: Document) -> ParsedDocument:
-        value = self._run(source, (parse_document, (source.kind, document, context_of(source))))
-        assert isinstance(value, ParsedDocument)
+    def read(
+        self, source: SourceSpec, story: StorySpec | None, document: Document, now: datetime
+    ) -> ReadDocument:
+        arguments = (source.kind, document, context_of(source), source.name, story, now)
+        value = self._run(source, (read_document, arguments))
+        assert isinstance(value, ReadDocument)
         return value
 
     def sign(self, source: SourceSpec, entries: Sequence[Entry]) -> list[Entry]:
         if not entries:
             return []
-        value = self._run(source, (sign_entries, (list(entries),)))
-        assert isinstance(value, list)
-        return value
+        value = self._run(source, (sign_texts, ([(e.title, e.text) for e in entries],)))
+        assert isinstance(value, list) and len(value) == len(entries)
+        return [signed_with(e, signed) for e, signed in zip(entries, value, strict=True)]
 
     def close(self) -> None:
         with self._guard:
@@ -227,7 +270,7 @@ class ParsePool:
         try:
             child.writing.send(job)
             if not child.reading.poll(self.deadline):
-                what = "parse" if job[0] is parse_document else "signing"
+                what = "parse" if job[0] is read_document else "signing"
                 log.warning(
                     "parse abandoned: deadline passed",
                     extra={"source": source.name, "deadline": self.deadline, "job": what},
@@ -293,7 +336,7 @@ def _child_main() -> None:
 
 if __name__ == "__main__":
     # Serve with the imported module, not this __main__ copy, so that replies pickle
-    # under their real names (aggregator.ingest.parsing.ParsedDocument).
+    # under their real names (aggregator.ingest.parsing.ReadDocument).
     from aggregator.ingest import parsing
 
     parsing._child_main()

@@ -4,8 +4,9 @@
     | fetch               EDGE  conditional GET / stat, then read only changed files
     | parse               PURE  bytes -> Posts, by the source kind's parser (*)
     | keep                PURE  keyword and exclusion filter, for kinds that carry
-                                everything (the report counts what it left out)
-    | normalize           PURE  Post -> Entry: stable key, content hash, fingerprint
+                                everything (the report counts what it left out) (*)
+    | normalize           PURE  Post -> Entry: stable key, content hash, fingerprint (*);
+                                keys repeated across a poll's documents are numbered
     | store.item_hashes   EDGE  which items the store holds as they are now
     | sign                PURE  MinHash signature of the word shingles + its LSH band keys,
                                 for the other items only (*)
@@ -53,15 +54,13 @@ from aggregator.core.types import (
     NextPoll,
     PageSignals,
     PollReport,
-    Post,
     ScheduleUpdate,
     SourceSpec,
     StorySpec,
 )
 from aggregator.dedupe.decide import decide, find_deletions
-from aggregator.dedupe.normalize import matches_keywords, normalize
+from aggregator.dedupe.normalize import numbered
 from aggregator.fetch.politeness import HostHeld
-from aggregator.ingest.kinds import KINDS_BY_NAME
 from aggregator.ingest.parsing import INLINE, ParseTimeout, Parsing
 from aggregator.ingest.sources import Fetchers
 from aggregator.parse.decode import kind_hint
@@ -137,7 +136,7 @@ def _poll_fetched(
     jitter: float,
     parsing: Parsing,
 ) -> PollReport:
-    """parse | keep | normalize | sign | known_for | decide | schedule | apply"""
+    """read (parse | keep | normalize) | sign | known_for | decide | schedule | apply"""
     _report_move(source, status, fetched)
     if not fetched.changed:
         plan = _plan(source, status, fetched, status.signals, now, jitter, new_posts=0)
@@ -145,18 +144,16 @@ def _poll_fetched(
             written = store.apply(source, [], fetched.state, now, schedule=plan)
         return _problems(written, fetched.problems)
     with metrics.timed(metrics.PARSE_SECONDS, source.kind):
-        parsed = _parse_all(source, fetched, parsing)
-    kept = _keep(source, story, parsed.posts)
-    batch = _entries(source, kept, now, parsing, store)
-    pages = _pages_read_whole(source, parsed.posts)
+        parsed = _read_all(source, story, fetched, parsing, now)
+    batch = _signed_batch(source, parsed.entries, parsing, store)
     with store.deciding(story.id):
-        decisions, deletions = _decide(source, batch, pages, store, now, parsing)
+        decisions, deletions = _decide(source, batch, parsed.pages, store, now, parsing)
         fresh = sum(d.action in ("new", "duplicate") for d in decisions)
         plan = _plan(source, status, fetched, parsed.signals, now, jitter, new_posts=fresh)
         state, problems = parsed.state, parsed.problems
         with metrics.timed(metrics.STORE_WRITE_SECONDS):
             report = store.apply(source, decisions, state, now, deletions, schedule=plan)
-    report = replace(report, filtered=len(parsed.posts) - len(kept))
+    report = replace(report, filtered=parsed.filtered)
     return _problems(report, fetched.problems + problems)
 
 
@@ -186,14 +183,12 @@ def preview(
         dict.fromkeys(h for d in fetched.documents if (h := kind_hint(source.kind, d)) is not None)
     )
     try:
-        parsed = _parse_all(source, fetched, parsing)
+        parsed = _read_all(source, story, fetched, parsing, now)
     except ParseError as e:
         raise ParseError(source.name, "; ".join((e.reason, *hints))) from e
     if parsed.problems:
         raise ParseError(source.name, "; ".join((*parsed.problems, *hints)))
-    kept = parsed.posts if story is None else _keep(source, story, parsed.posts)
-    entries = normalize(kept, source=source.name, now=now)
-    return Preview(entries, len(parsed.posts) - len(kept), hints)
+    return Preview(parsed.entries, parsed.filtered, hints)
 
 
 def ingest_pushed(
@@ -213,14 +208,12 @@ def ingest_pushed(
     document = Document(source.location, body, content_type, fetched_at=now)
     try:
         status = store.source_status(source.name)
-        parsed = _parse_all(source, Fetched((document,), status.state), parsing)
-        kept = _keep(source, story, parsed.posts)
-        batch = _entries(source, kept, now, parsing, store)
-        pages = _pages_read_whole(source, parsed.posts)
+        parsed = _read_all(source, story, Fetched((document,), status.state), parsing, now)
+        batch = _signed_batch(source, parsed.entries, parsing, store)
         with store.deciding(story.id):
-            decisions, deletions = _decide(source, batch, pages, store, now, parsing)
+            decisions, deletions = _decide(source, batch, parsed.pages, store, now, parsing)
             report = store.apply_pushed(source, decisions, deletions, now)
-        report = replace(report, filtered=len(parsed.posts) - len(kept))
+        report = replace(report, filtered=parsed.filtered)
         return _problems(report, parsed.problems)
     except AggregatorError as e:
         reason = e.reason if isinstance(e, SourceError) else str(e)
@@ -282,12 +275,11 @@ class _Batch:
     unsigned: frozenset[int] = frozenset()
 
 
-def _entries(
-    source: SourceSpec, posts: list[Post], now: datetime, parsing: Parsing, store: DecideStore
+def _signed_batch(
+    source: SourceSpec, entries: list[Entry], parsing: Parsing, store: DecideStore
 ) -> _Batch:
-    """normalize | sign what changed. Signing is most of an unchanged item's cost, and
-    a changed feed repeats most of its items."""
-    entries = normalize(posts, source=source.name, now=now)
+    """Sign what changed. Signing is most of an unchanged item's cost, and a changed
+    feed repeats most of its items."""
     stored = store.item_hashes(source, [e.item_key for e in entries])
     unsigned = frozenset(
         i for i, e in enumerate(entries) if stored.get(e.item_key) == e.content_hash
@@ -325,49 +317,53 @@ def _decide(
 
 
 @dataclass(frozen=True)
-class _Parsed:
-    posts: list[Post]
+class _Read:
+    """A poll's documents read: the entries the story keeps, their keys numbered across
+    documents; how many posts the keywords left out; the pages read whole."""
+
+    entries: list[Entry]
+    filtered: int
+    pages: set[str]
     signals: PageSignals
     state: FetchState
     problems: tuple[str, ...]
 
 
-def _parse_all(source: SourceSpec, fetched: Fetched, parsing: Parsing) -> _Parsed:
-    """Parse every changed document. A document that fails is forgotten from the state,
+def _read_all(
+    source: SourceSpec,
+    story: StorySpec | None,
+    fetched: Fetched,
+    parsing: Parsing,
+    now: datetime,
+) -> _Read:
+    """Read every changed document. A document that fails is forgotten from the state,
     so it is read again next time, unless it overran the deadline: the same bytes would
     again, so it keeps its stamp until it changes. If every one fails the source fails."""
-    posts: list[Post] = []
-    found: list[PageSignals] = []
+    entries: list[Entry] = []
+    found = 0
+    pages: set[str] = set()
+    signals: list[PageSignals] = []
     failed: dict[str, str] = {}
     overran: set[str] = set()
     for document in fetched.documents:
         try:
-            parsed = parsing.parse(source, document)
+            read = parsing.read(source, story, document, now)
         except ParseError as e:
             failed[document.location] = f"{document.location}: {e.reason}"
             if isinstance(e, ParseTimeout):
                 overran.add(document.location)
             continue
-        posts.extend(parsed.posts)
-        found.append(parsed.signals)
+        entries.extend(read.entries)
+        found += read.found
+        pages |= read.pages_read_whole
+        signals.append(read.signals)
     if failed and len(failed) == len(fetched.documents):
         raise ParseError(source.name, "; ".join(failed.values()))
     files = {p: s for p, s in fetched.state.files.items() if p not in failed or p in overran}
     state = replace(fetched.state, files=files)
-    return _Parsed(posts, _combined(found), state, tuple(failed.values()))
-
-
-def _pages_read_whole(source: SourceSpec, posts: list[Post]) -> set[str]:
-    """The documents that parsed into posts, when the kind reads its pages whole."""
-    if not KINDS_BY_NAME[source.kind].reads_whole_pages:
-        return set()
-    return {p.location for p in posts}
-
-
-def _keep(source: SourceSpec, story: StorySpec, posts: list[Post]) -> list[Post]:
-    if not KINDS_BY_NAME[source.kind].filtered_by_keywords:
-        return posts
-    return [p for p in posts if matches_keywords(p, story)]
+    kept = numbered(entries)
+    problems = tuple(failed.values())
+    return _Read(kept, found - len(kept), pages, _combined(signals), state, problems)
 
 
 def _problems(report: PollReport, problems: tuple[str, ...]) -> PollReport:

@@ -18,7 +18,8 @@ import pytest
 from aggregator.core.errors import ParseError
 from aggregator.core.types import Document
 from aggregator.dedupe.normalize import normalize
-from aggregator.ingest.parsing import INLINE, ParsePool, ParseTimeout
+from aggregator.ingest.kinds import KINDS_BY_NAME
+from aggregator.ingest.parsing import INLINE, ParsePool, ParseTimeout, context_of
 from tests.support.builders import source
 from tests.support.paths import LIVEBLOG_SEED
 
@@ -52,21 +53,22 @@ def pool() -> Iterator[ParsePool]:
 @pytest.mark.slow
 def test_the_pool_gives_what_the_inline_path_gives(pool: ParsePool) -> None:
     for spec, document in ((FEED, feed_document(30)), (LIVE, live_document())):
-        here, there = INLINE.parse(spec, document), pool.parse(spec, document)
-        assert there == here and len(there.posts) >= 7
-        entries = normalize(list(there.posts), source=spec.name, now=NOW)
-        signed = pool.sign(spec, entries)
-        assert signed == INLINE.sign(spec, entries)
-        assert any(e.signature for e in signed)
+        here, there = INLINE.read(spec, None, document, NOW), pool.read(spec, None, document, NOW)
+        assert there == here and len(there.entries) >= 7
+        posts = KINDS_BY_NAME[spec.kind].parse(document, context_of(spec))
+        assert list(there.entries) == normalize(posts, source=spec.name, now=NOW)
+        signed = pool.sign(spec, there.entries)
+        assert signed == INLINE.sign(spec, there.entries)
+        assert any(e.signature for e in signed) and not any(e.signature for e in there.entries)
 
 
 @pytest.mark.slow
 def test_a_parse_error_in_the_child_is_the_sources_parse_error(pool: ParsePool) -> None:
     broken = Document(FEED.location, b"this is not a feed at all", "text/plain", NOW)
     with pytest.raises(ParseError) as inline:
-        INLINE.parse(FEED, broken)
+        INLINE.read(FEED, None, broken, NOW)
     with pytest.raises(ParseError) as pooled:
-        pool.parse(FEED, broken)
+        pool.read(FEED, None, broken, NOW)
     assert not isinstance(pooled.value, ParseTimeout)
     assert pooled.value.source == "wire" and pooled.value.reason == inline.value.reason
 
@@ -76,32 +78,32 @@ def test_an_overrun_is_abandoned_and_the_child_replaced() -> None:
     big = feed_document(60_000)  # seconds of honest work, against a tenth of one
     with ParsePool(processes=1, deadline=0.1) as pool:
         pool.deadline = 60.0
-        pool.parse(FEED, feed_document(1))  # the child is up: the deadline is the parse's
+        pool.read(FEED, None, feed_document(1), NOW)  # the child is up: the deadline is the parse's
         [first] = pool._children
         pool.deadline = 0.1
         started = time.monotonic()
         with pytest.raises(ParseTimeout, match=r"parse took longer than 0\.1 s; skipped"):
-            pool.parse(FEED, big)
+            pool.read(FEED, None, big, NOW)
         assert time.monotonic() - started < 5
         assert first.process.poll() is not None  # killed, not left running
         pool.deadline = 60.0
-        assert len(pool.parse(FEED, feed_document(3)).posts) == 3
+        assert len(pool.read(FEED, None, feed_document(3), NOW).entries) == 3
         assert pool._children and first not in pool._children
 
 
 @pytest.mark.slow
 def test_a_child_that_dies_fails_its_job_and_the_next_one_works() -> None:
     with ParsePool(processes=1, deadline=60.0) as pool:
-        pool.parse(FEED, feed_document(1))
+        pool.read(FEED, None, feed_document(1), NOW)
         [child] = pool._children
         killer = threading.Timer(0.3, os.kill, (child.process.pid, signal.SIGKILL))
         killer.start()
         try:
             with pytest.raises(ParseError, match="parser process died"):
-                pool.parse(FEED, feed_document(60_000))
+                pool.read(FEED, None, feed_document(60_000), NOW)
         finally:
             killer.cancel()
-        assert len(pool.parse(FEED, feed_document(2)).posts) == 2
+        assert len(pool.read(FEED, None, feed_document(2), NOW).entries) == 2
 
 
 @pytest.mark.slow
@@ -110,7 +112,7 @@ def test_jobs_beyond_the_pool_wait_for_a_child_and_all_finish() -> None:
     with ParsePool(processes=2, deadline=60.0) as pool:
 
         def parse(n: int) -> None:
-            results.append(len(pool.parse(FEED, feed_document(n)).posts))
+            results.append(len(pool.read(FEED, None, feed_document(n), NOW).entries))
 
         threads = [threading.Thread(target=parse, args=(n,)) for n in range(1, 7)]
         for t in threads:
@@ -127,13 +129,13 @@ def test_a_waiting_job_is_not_stranded_when_the_busy_child_is_retired() -> None:
     fresh child instead of waiting forever for the retired one."""
     with ParsePool(processes=1, deadline=0.5) as pool:
         pool.deadline = 60.0
-        pool.parse(FEED, feed_document(1))
+        pool.read(FEED, None, feed_document(1), NOW)
         pool.deadline = 0.5
         outcome: list[str] = []
 
         def slow() -> None:
             try:
-                pool.parse(FEED, feed_document(60_000))
+                pool.read(FEED, None, feed_document(60_000), NOW)
                 outcome.append("slow finished")
             except ParseTimeout:
                 outcome.append("slow abandoned")
@@ -141,7 +143,7 @@ def test_a_waiting_job_is_not_stranded_when_the_busy_child_is_retired() -> None:
         first = threading.Thread(target=slow)
         first.start()
         time.sleep(0.1)
-        assert len(pool.parse(FEED, feed_document(2)).posts) == 2
+        assert len(pool.read(FEED, None, feed_document(2), NOW).entries) == 2
         first.join(30)
     assert outcome == ["slow abandoned"]
 
@@ -150,7 +152,7 @@ def test_a_closed_pool_refuses_work() -> None:
     pool = ParsePool(processes=1)
     pool.close()
     with pytest.raises(ParseError, match="closed"):
-        pool.parse(FEED, feed_document(1))
+        pool.read(FEED, None, feed_document(1), NOW)
 
 
 def test_a_parse_process_imports_no_network_store_or_config() -> None:
