@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,25 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the text SQLAlchemy's DATETIME stores, written in one call: a
+        poll's inserts bind several per entry, and the two layers (2.2 us a value, this
+        one 1.2) were 8 % of a cold cycle's CPU in the polling process (py-spy --gil)."""
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """As `UTCDateTime` then SQLite's DATETIME would bind it: "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 metadata = MetaData()
