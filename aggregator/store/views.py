@@ -175,13 +175,18 @@ def _view(
     deleted = c.execute(gone).all() if gone is not None else []
     refs = source_refs(c)
     also = also_from(c, [r.id for r in rows])
-    changed = select(story_changes.c.changed_at).where(story_changes.c.story == story.id)
+    # An archive page holds the same entries for good: it changed when one of them last
+    # did, not when the story did (its Last-Modified and ETag must not move with the story).
+    changed_at = None
+    if archive is None:
+        changed = select(story_changes.c.changed_at).where(story_changes.c.story == story.id)
+        changed_at = c.execute(changed).scalar()
     newest_event = select(func.max(events.c.id)).where(events.c.story == story.id)
     return StoryView(
         story,
         tuple(feed_entry(r, refs, also) for r in rows),
         tuple(feed_entry(r, refs, {}) for r in deleted),
-        changed_at=c.execute(changed).scalar(),
+        changed_at=changed_at,
         archives=0 if everything else pages.closed,
         archive=archive,
         total=pages.live,

@@ -256,3 +256,22 @@ def test_page_size_out_of_range_is_refused(tmp_path: Path, size: object) -> None
     path.write_text(config, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"page_size.*from 10 to 1000"):
         load(path, {})
+
+
+def test_an_archive_page_keeps_its_time_when_the_story_changes(
+    store: Store, tmp_path: Path
+) -> None:
+    """Its entries never change, so neither does its `updated` (nor its Last-Modified)
+    when posts are added to the story after it closed."""
+    sock = listening_socket()
+    try:
+        wire, story = _fill(store, _settings(tmp_path, 10, sock), 30)
+    finally:
+        sock.close()
+    before = store.archive_view(story, 0)
+    store_posts(store, wire, _posts(5, "wire", 30), now=T0 + timedelta(days=1))
+    after = store.archive_view(story, 0)
+    assert before is not None and after is not None
+    assert after.entries == before.entries and after.updated == before.updated
+    current = store.story_view(story).updated
+    assert current is not None and before.updated is not None and current > before.updated
