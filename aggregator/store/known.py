@@ -40,20 +40,13 @@ def known_for(
 def item_hashes(c: Connection, source: SourceSpec, keys: Sequence[str]) -> dict[str, str]:
     """The content hash of each of the source's stored items named in `keys` and still
     shown (a deleted one is left out: its return is news)."""
-    query = (
-        select(entry_items.c.item_key, entry_items.c.content_hash)
-        .join(entries, entries.c.id == entry_items.c.entry_id)
-        .where(
-            entry_items.c.source == source.name,
-            entry_items.c.item_key.in_(keys),
-            entries.c.deleted_at.is_(None),
-        )
-    )
-    return {row.item_key: row.content_hash for row in c.execute(query).all()}
+    rows = c.execute(_HASHES, {"source": source.name, "keys": list(keys)}).all()
+    return {row.item_key: row.content_hash for row in rows}
 
 
 _SOURCE: BindParameter[str] = bindparam("source")
-# Built once (SQLAlchemy then compiles each once): by key, and on the pages read whole.
+# Built once (SQLAlchemy then compiles each once): by key, and on the pages read whole;
+# the hashes of items by key; the copies holding fingerprints.
 _ITEMS = (
     select(
         entry_items.c.entry_id,
@@ -74,6 +67,15 @@ _ITEMS = (
 _ITEMS_BY_KEY = _ITEMS.where(entry_items.c.item_key.in_(bindparam("keys", expanding=True)))
 _ITEMS_ON_PAGES = _ITEMS.where(
     entries.c.source == _SOURCE, entries.c.location.in_(bindparam("pages", expanding=True))
+)
+_HASHES = (
+    select(entry_items.c.item_key, entry_items.c.content_hash)
+    .join(entries, entries.c.id == entry_items.c.entry_id)
+    .where(
+        entry_items.c.source == _SOURCE,
+        entry_items.c.item_key.in_(bindparam("keys", expanding=True)),
+        entries.c.deleted_at.is_(None),
+    )
 )
 _BY_FINGERPRINT = (
     select(entry_items.c.fingerprint, entry_items.c.entry_id, entry_items.c.id, entries.c.story)
