@@ -12,12 +12,15 @@ apart in time is never even read.
     find(days_of)                    band key -> the copies posted under it on those days
     find_pairs(keys, days)           the same for (band key, day) pairs as two arrays
 
-The postings are held in 4 shards by slot, each two sorted runs of numpy arrays, 12
-bytes a posting (slot, copy id): a young run that new postings are inserted into,
-merged into the old run once it holds a quarter as many, so each posting is copied
-O(log n) times and a merge needs room for a quarter of the index. Copies put again or
-dropped are kept in `_now` with the slots they have now, which filter their older
-postings until every shard has been merged without them.
+The postings are held in 4 shards by slot, each three sorted runs of numpy arrays, 12
+bytes a posting (slot, copy id): a young run that new postings are inserted into, of
+at most `_YOUNG_CAP` postings, so that a put copies no more than that however large the
+index grows; a middle run the young one is merged into once full; and the old run, that
+the other two are merged into once they hold a quarter as many. So each posting is
+copied a bounded number of times in young and middle, O(log n) in old, and a merge needs
+room for a quarter of the index. Copies put again or dropped are kept in `_now` with the
+slots they have now, which filter their older postings until every shard has been
+merged without them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ _DAY_MIX = 0x9E3779B97F4A7C15
 # merge needs room for the old run and the new one at once.
 _SHARDS = 4
 _SHARD_SHIFT = np.uint64(62)
-_MIN_YOUNG = 1 << 14  # postings a shard's young run may hold before it is merged
+_MIN_YOUNG = 1 << 14  # postings a shard's newer runs may hold before they are merged
+# A put copies the young run: with it bounded (768 KB), a put's cost does not grow with
+# the index (an uncapped young run held up to a quarter of a shard).
+_YOUNG_CAP = 1 << 16
 _MAX_NOW = 1024
 
 Slots = npt.NDArray[np.uint64]
@@ -52,7 +58,12 @@ def as_slots(band_keys: Iterable[int]) -> Slots:
 @dataclass
 class _Shard:
     old: Run = _EMPTY
+    middle: Run = _EMPTY
     young: Run = _EMPTY
+
+    @property
+    def runs(self) -> tuple[Run, Run, Run]:
+        return self.old, self.middle, self.young
 
 
 class BandIndex:
@@ -63,12 +74,12 @@ class BandIndex:
 
     def __len__(self) -> int:
         """Postings held, counting those a merge will drop."""
-        return sum(len(s.old[0]) + len(s.young[0]) for s in self._shards)
+        return sum(len(run[0]) for s in self._shards for run in s.runs)
 
     @property
     def nbytes(self) -> int:
         """The bytes the postings' arrays take."""
-        return sum(a.nbytes for s in self._shards for run in (s.old, s.young) for a in run)
+        return sum(a.nbytes for s in self._shards for run in s.runs for a in run)
 
     def put(self, copy_id: int, bands: Iterable[int], days: range) -> None:
         keys = as_slots(bands)
@@ -96,7 +107,11 @@ class BandIndex:
         self._top = max(self._top, int(ids.max()))
         for shard, part in self._split(slots):
             shard.young = _merged(shard.young, (slots[part], posted[part]))
-            if len(shard.young[0]) >= max(_MIN_YOUNG, len(shard.old[0]) // 4):
+            quarter = max(_MIN_YOUNG, len(shard.old[0]) // 4)
+            if len(shard.young[0]) >= min(_YOUNG_CAP, quarter):
+                shard.middle = _merged(shard.middle, shard.young, presorted=True)
+                shard.young = _EMPTY
+            if len(shard.middle[0]) >= quarter:
                 self._merge(shard)
         self._settle()
 
@@ -123,7 +138,7 @@ class BandIndex:
         queries, first = np.unique(_slots(keys.view(np.uint64), days), return_index=True)
         keys = keys[first]
         for shard, part in self._split(queries):
-            for run in (shard.old, shard.young):
+            for run in shard.runs:
                 at, copy_ids = _postings(run, queries[part])
                 at = part[at]
                 hit_keys = keys[at]
@@ -152,13 +167,14 @@ class BandIndex:
             self._now = {}
 
     def _merge(self, shard: _Shard) -> None:
-        """The shard's young run merged into its old one, without the postings that no
+        """The shard's newer runs merged into its old one, without the postings that no
         longer count."""
-        slots, ids = _merged(shard.old, shard.young)
+        newer = _merged(shard.middle, shard.young, presorted=True)
+        slots, ids = _merged(shard.old, newer, presorted=True)
         if self._now:
             keep = self._counting(slots, ids, once=True)
             slots, ids = slots[keep], ids[keep]
-        shard.old, shard.young = (slots, ids), _EMPTY
+        shard.old, shard.middle, shard.young = (slots, ids), _EMPTY, _EMPTY
 
     def _counting(self, slots: Slots, ids: Ids, *, once: bool = False) -> npt.NDArray[np.bool_]:
         """Which postings still count: all but the slots that copies put again or
@@ -174,10 +190,17 @@ class BandIndex:
         return keep
 
 
-def _merged(run: Run, more: Run) -> Run:
-    """The sorted run with `more` inserted where each belongs: one pass over the run."""
-    order = np.argsort(more[0], kind="stable")
-    slots, ids = more[0][order], more[1][order]
+def _merged(run: Run, more: Run, *, presorted: bool = False) -> Run:
+    """The sorted run with `more` (`presorted`: a sorted run too) inserted where each
+    belongs, after equal slots already there: one pass over the run."""
+    if not len(more[0]):
+        return run
+    if not len(run[0]) and presorted:
+        return more
+    slots, ids = more
+    if not presorted:
+        order = np.argsort(slots, kind="stable")
+        slots, ids = slots[order], ids[order]
     at = np.searchsorted(run[0], slots, side="right")
     return np.insert(run[0], at, slots), np.insert(run[1], at, ids)
 

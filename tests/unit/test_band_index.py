@@ -58,9 +58,10 @@ def test_a_copy_put_again_counts_under_its_new_keys_only_and_a_dropped_one_nowhe
 def test_random_puts_and_drops_agree_with_a_table_of_rows_across_rebuilds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Small thresholds force many rebuilds; each step is checked against the rows a
-    table would hold (a copy put again replaces its rows, a dropped one has none)."""
+    """Small thresholds force many rebuilds through all three runs; each step is checked
+    against the rows a table would hold (a copy put again replaces its rows, a dropped one has none)."""
     monkeypatch.setattr(band_index, "_MIN_YOUNG", 40)
+    monkeypatch.setattr(band_index, "_YOUNG_CAP", 25)  # young -> middle -> old, all used
     monkeypatch.setattr(band_index, "_MAX_NOW", 3)
     draw = random.Random(20261207)
     index = BandIndex()
@@ -120,3 +121,31 @@ def test_a_copy_put_again_and_again_holds_its_postings_once(
     assert len(index) == 3 * 4 + 1
     assert index.nbytes == (3 * 4 + 1) * 12  # a 64-bit slot and a 32-bit copy id each
     assert index.find({4: {10}, 6: {13}}) == {4: {1, 2}, 6: {1}}
+
+
+def test_new_copies_are_found_in_whichever_run_holds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only new copies (nothing put again, so no rebuild): postings move from the young
+    run, capped small here, to the middle one and on to the old one, and each look-up
+    finds every copy wherever its postings are at that moment."""
+    monkeypatch.setattr(band_index, "_MIN_YOUNG", 40)
+    monkeypatch.setattr(band_index, "_YOUNG_CAP", 10)
+    draw = random.Random(6)
+    index = BandIndex()
+    rows: Rows = set()
+    held_in: set[str] = set()
+    for copy_id in range(1, 300):
+        bands = _keys(draw, draw.randrange(1, 4))
+        day = draw.randrange(0, 3)
+        index.put(copy_id, bands, range(day, day + 1))
+        rows |= _rows(copy_id, bands, range(day, day + 1))
+        held_in |= {
+            name
+            for shard in index._shards
+            for name, run in zip(("old", "middle", "young"), shard.runs, strict=True)
+            if len(run[0])
+        }
+        days_of = {key: {0, 1, 2} for _, key, _ in rows}
+        assert index.find(days_of) == _expected(rows, days_of), copy_id
+    assert held_in == {"old", "middle", "young"}
