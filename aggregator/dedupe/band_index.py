@@ -8,6 +8,7 @@ apart in time is never even read.
     put(copy_id, bands, days)        index a copy; again for an edited one, whose old
                                      slots then stop counting
     put_many(copy_ids, bands, days)  the same for many copies, band keys as a matrix
+    put_spans(ids, bands, firsts, lasts)  the same, each copy's days as two arrays
     drop(copy_id)                    a copy that is gone
     find(days_of)                    band key -> the copies posted under it on those days
     find_pairs(keys, days)           the same for (band key, day) pairs as two arrays
@@ -88,11 +89,22 @@ class BandIndex:
     def put_many(self, copy_ids: Sequence[int], bands: Slots, days: Sequence[range]) -> None:
         """Index copies: `bands` holds each copy's band keys as a row (`as_slots`),
         `days` each copy's days."""
-        if not copy_ids:
-            return
-        ids = np.asarray(copy_ids, np.int32)
         firsts = np.fromiter((d.start for d in days), np.int64, len(days))
-        widths = np.fromiter((len(d) for d in days), np.int64, len(days))
+        lasts = np.fromiter((d.stop - 1 for d in days), np.int64, len(days))
+        self.put_spans(np.asarray(copy_ids, np.int64), bands, firsts, lasts)
+
+    def put_spans(
+        self,
+        copy_ids: npt.NDArray[np.int64],
+        bands: Slots,
+        firsts: npt.NDArray[np.int64],
+        lasts: npt.NDArray[np.int64],
+    ) -> None:
+        """`put_many` with each copy's days as its first and last day, in two arrays."""
+        if not len(copy_ids):
+            return
+        ids = copy_ids.astype(np.int32)
+        widths = np.maximum(lasts - firsts + 1, 0)
         slot_parts: list[Slots] = []
         id_parts: list[Ids] = []
         for offset in range(int(widths.max(initial=0))):
@@ -101,7 +113,7 @@ class BandIndex:
             id_parts.append(np.repeat(ids[rows], bands.shape[1]))
         slots, posted = np.concatenate(slot_parts), np.concatenate(id_parts)
         for row in np.flatnonzero(ids <= self._top).tolist():
-            day_numbers = np.arange(days[row].start, days[row].stop)[:, None]
+            day_numbers = np.arange(firsts[row], lasts[row] + 1)[:, None]
             now = _slots(bands[row][None, :], day_numbers).ravel()
             self._now[int(ids[row])] = frozenset(now.tolist())
         self._top = max(self._top, int(ids.max()))

@@ -22,6 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from aggregator.core.types import Entry, TimeSource
 from aggregator.dedupe.facts import read_facts, swapped
 from aggregator.dedupe.minhash import signature
@@ -166,6 +169,16 @@ def band_days(published: datetime, source: TimeSource = "feed") -> range:
     (a first-seen copy's reach back), so a copy dated on any of them finds it."""
     earliest, latest = _span(published, source)
     return range(band_day(earliest), band_day(latest) + 1)
+
+
+def band_day_spans(
+    published_us: npt.NDArray[np.int64], first_seen: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`band_days` of many copies at once, as each one's first and last day: their
+    times in microseconds since 1970-01-01 UTC, and which of them were first seen."""
+    day = BAND_DAY // timedelta(microseconds=1)
+    reach = FIRST_SEEN_REACH // timedelta(microseconds=1)
+    return (published_us - np.where(first_seen, reach, 0)) // day, published_us // day
 
 
 def band_days_near(published: datetime, source: TimeSource = "feed") -> range:

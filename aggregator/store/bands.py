@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, bindparam, case, func, insert, select
+import numpy.typing as npt
+from sqlalchemy import Connection, Row, bindparam, case, func, insert, select, type_coerce
+from sqlalchemy.types import NullType
 
 from aggregator.dedupe.band_index import BandIndex
-from aggregator.dedupe.similarity import band_days, band_keys
-from aggregator.store.rows import copy_time_source
+from aggregator.dedupe.similarity import band_day_spans, band_keys
+from aggregator.store.rows import TIME_SOURCES
 from aggregator.store.schema import band_changes, entries, entry_items
 from aggregator.store.story_order import hold_story_events
 
@@ -95,12 +97,20 @@ class StoryBands:
 
 
 # The copy's columns a posting needs; the signature only where older code wrote no keys.
+# Its times are read as the driver gives them (text on SQLite, naive UTC datetimes on
+# PostgreSQL) and turned into numbers by numpy for a batch at once: per row, SQLAlchemy's
+# processing and the days worked out in Python were most of loading an index.
+# `first_seen` is read only where a row has no time label (older code wrote none).
 _COPY = (
     entry_items.c.bands,
     case((entry_items.c.bands.is_(None), entry_items.c.signature)).label("signature"),
-    func.coalesce(entry_items.c.published, entries.c.published).label("published"),
+    type_coerce(func.coalesce(entry_items.c.published, entries.c.published), NullType()).label(
+        "published"
+    ),
     entry_items.c.time_source,
-    entry_items.c.first_seen,
+    type_coerce(
+        case((entry_items.c.time_source.is_(None), entry_items.c.first_seen)), NullType()
+    ).label("first_seen"),
 )
 
 
@@ -120,7 +130,7 @@ def _load(c: Connection, story: str) -> _Held:
         .order_by(entry_items.c.id)  # new to the index, in order: none is taken for an edit
     )
     index = BandIndex()
-    _post(index, c.execute(query))
+    _post(index, c.execute(query).partitions(_BATCH))
     return _Held(index, int(last or 0))
 
 
@@ -141,33 +151,49 @@ def _catch_up(c: Connection, story: str, held: _Held) -> None:
     for row in c.execute(_CHANGES, {"story": story, "after": held.read_up_to}):
         latest[int(row.item_id)] = row
         read_up_to = int(row.change)
-    _post(held.index, latest.values())
+    _post(held.index, [list(latest.values())])
     held.read_up_to = read_up_to  # only once applied: a failed read is read again
 
 
-def _post(index: BandIndex, copies: Iterable[Row[Any, *tuple[Any, ...]]]) -> None:
-    """Index each copy (a row with `item_id`) as stored, in batches of copies with as
-    many keys; drop those gone or left without keys or a time."""
-    by_width: dict[int, tuple[list[int], list[bytes], list[range]]] = {}
-    for row in copies:
-        keys = _keys_of(row)
-        if keys is None or row.published is None:
-            index.drop(int(row.item_id))
-            continue
-        ids, blobs, days = by_width.setdefault(len(keys), ([], [], []))
-        ids.append(int(row.item_id))
-        blobs.append(keys)
-        days.append(band_days(row.published, copy_time_source(row)))
-        if len(ids) == _BATCH:
-            _put(index, len(keys), by_width.pop(len(keys)))
-    for width, batch in sorted(by_width.items()):
-        _put(index, width, batch)
+_Copy = Row[Any, *tuple[Any, ...]]
 
 
-def _put(index: BandIndex, width: int, batch: tuple[list[int], list[bytes], list[range]]) -> None:
-    ids, blobs, days = batch
-    matrix = np.frombuffer(b"".join(blobs), _KEY).reshape(-1, width // _KEY.itemsize)
-    index.put_many(ids, matrix.astype(np.int64).view(np.uint64), days)
+def _post(index: BandIndex, parts: Iterable[Sequence[_Copy]]) -> None:
+    """Index each copy (a row with `item_id`) as stored, a part of the rows at a time in
+    batches of copies with as many keys; drop those gone or left without keys or a time."""
+    for rows in parts:
+        by_width: dict[int, list[tuple[_Copy, bytes]]] = {}
+        for row in rows:
+            keys = _keys_of(row)
+            if keys is None or row.published is None:
+                index.drop(int(row.item_id))
+            else:
+                by_width.setdefault(len(keys), []).append((row, keys))
+        for width, batch in sorted(by_width.items()):
+            _put(index, width, batch)
+
+
+def _put(
+    index: BandIndex, width: int, batch: list[tuple[Row[Any, *tuple[Any, ...]], bytes]]
+) -> None:
+    rows = [row for row, _ in batch]
+    matrix = np.frombuffer(b"".join([keys for _, keys in batch]), _KEY)
+    published = _microseconds([row.published for row in rows])
+    labels = [TIME_SOURCES.get(row.time_source) for row in rows]
+    first_seen = np.array([label == "first-seen" for label in labels], bool)
+    # A row without a label was first seen when its time is when it was stored.
+    unlabelled = np.array([label is None for label in labels], bool)
+    if unlabelled.any():
+        first_seen |= unlabelled & (published == _microseconds([r.first_seen for r in rows]))
+    firsts, lasts = band_day_spans(published, first_seen)
+    ids = np.array([row.item_id for row in rows], np.int64)
+    keys = matrix.reshape(-1, width // _KEY.itemsize).astype(np.int64).view(np.uint64)
+    index.put_spans(ids, keys, firsts, lasts)
+
+
+def _microseconds(times: list[Any]) -> npt.NDArray[np.int64]:
+    """Stored naive UTC times (text or datetimes; None is NaT) as microseconds since 1970."""
+    return np.array(times, "datetime64[us]").astype(np.int64)
 
 
 def _keys_of(row: Row[Any, *tuple[Any, ...]]) -> bytes | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from aggregator.core.types import Entry, FetchState, PollReport, Post, SourceSpec
 from aggregator.dedupe.decide import decide
@@ -156,6 +156,25 @@ def test_an_index_loaded_after_the_fact_finds_what_was_stored_before(
     restarted = open_store(database_url)
     try:
         report = _poll(restarted, LIVE, [_dated("Cracked bridge", COPY, T0)], T0)
+        assert (report.new, report.duplicates) == (0, 1)
+    finally:
+        restarted.engine.dispose()
+
+
+def test_an_index_loaded_reads_a_copy_without_a_time_label_as_older_code_stored_it(
+    store: Store, database_url: str
+) -> None:
+    """A row older code wrote has no `time_source`: one whose time is when it was
+    stored was first seen then, so its keys reach back three days, and a copy dated two
+    days before it still finds it in an index loaded from the store."""
+    store.sync_sources([LIVE, WIRE])
+    _poll(store, WIRE, [post("Bridge shut", TEXT)], T0)  # no time: first seen at T0
+    with store.engine.begin() as c:
+        c.execute(update(entry_items).values(time_source=None))
+    restarted = open_store(database_url)
+    try:
+        two_days_before = _dated("Cracked bridge", COPY, T0 - timedelta(days=2))
+        report = _poll(restarted, LIVE, [two_days_before], T0)
         assert (report.new, report.duplicates) == (0, 1)
     finally:
         restarted.engine.dispose()

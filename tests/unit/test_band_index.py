@@ -1,15 +1,19 @@
 """The in-memory band index: what it finds is what a table of (day, band key, copy) rows
-would give, through copies put again, dropped, loaded in bulk, and rebuilds."""
+would give, through copies put again, dropped, loaded in bulk, and rebuilds; and the
+days a stored batch is posted under are each copy's `band_days`."""
 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from aggregator.core.types import TimeSource
 from aggregator.dedupe import band_index
 from aggregator.dedupe.band_index import BandIndex
+from aggregator.dedupe.similarity import band_day_spans, band_days
 
 Rows = set[tuple[int, int, int]]  # (day, band key, copy id)
 
@@ -59,7 +63,8 @@ def test_random_puts_and_drops_agree_with_a_table_of_rows_across_rebuilds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Small thresholds force many rebuilds through all three runs; each step is checked
-    against the rows a table would hold (a copy put again replaces its rows, a dropped one has none)."""
+    against the rows a table would hold (a copy put again replaces its rows, a dropped
+    one has none)."""
     monkeypatch.setattr(band_index, "_MIN_YOUNG", 40)
     monkeypatch.setattr(band_index, "_YOUNG_CAP", 25)  # young -> middle -> old, all used
     monkeypatch.setattr(band_index, "_MAX_NOW", 3)
@@ -149,3 +154,24 @@ def test_new_copies_are_found_in_whichever_run_holds_them(
         days_of = {key: {0, 1, 2} for _, key, _ in rows}
         assert index.find(days_of) == _expected(rows, days_of), copy_id
     assert held_in == {"old", "middle", "young"}
+
+
+def test_day_spans_of_a_batch_are_each_copys_band_days() -> None:
+    """The arrays a stored batch is posted with give every copy the days `band_days`
+    gives it, for each kind of time, across midnights and before 1970."""
+    draw = random.Random(3)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    moments = [epoch + timedelta(seconds=draw.randrange(-5 * 86_400, 60 * 365 * 86_400))]
+    moments += [
+        datetime(2026, 12, 7, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 6, 23, 59, 59, 999_999, tzinfo=UTC),
+    ]
+    moments += [
+        epoch + timedelta(microseconds=draw.randrange(-(10**12), 10**16)) for _ in range(300)
+    ]
+    sources: list[TimeSource] = [draw.choice(("page", "feed", "first-seen")) for _ in moments]
+    micros = np.array([(m - epoch) // timedelta(microseconds=1) for m in moments], np.int64)
+    firsts, lasts = band_day_spans(micros, np.array([s == "first-seen" for s in sources]))
+    for i, (moment, source) in enumerate(zip(moments, sources, strict=True)):
+        days = band_days(moment, source)
+        assert (int(firsts[i]), int(lasts[i])) == (days.start, days.stop - 1), (moment, source)
