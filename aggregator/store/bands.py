@@ -134,6 +134,7 @@ def _load(c: Connection, story: str) -> _Held:
     return _Held(index, int(last or 0))
 
 
+_Copy = Row[Any, *tuple[Any, ...]]  # a copy's `_COPY` columns with its `item_id`
 _CHANGES = (
     select(band_changes.c.id.label("change"), band_changes.c.item_id, *_COPY)
     .outerjoin(entry_items, entry_items.c.id == band_changes.c.item_id)
@@ -146,16 +147,13 @@ _CHANGES = (
 def _catch_up(c: Connection, story: str, held: _Held) -> None:
     """Apply the log's rows past the last one read; each names a copy, read as it is
     now (a copy logged twice is put once)."""
-    latest: dict[int, Row[Any, *tuple[Any, ...]]] = {}
+    latest: dict[int, _Copy] = {}
     read_up_to = held.read_up_to
     for row in c.execute(_CHANGES, {"story": story, "after": held.read_up_to}):
         latest[int(row.item_id)] = row
         read_up_to = int(row.change)
     _post(held.index, [list(latest.values())])
     held.read_up_to = read_up_to  # only once applied: a failed read is read again
-
-
-_Copy = Row[Any, *tuple[Any, ...]]
 
 
 def _post(index: BandIndex, parts: Iterable[Sequence[_Copy]]) -> None:
@@ -173,15 +171,14 @@ def _post(index: BandIndex, parts: Iterable[Sequence[_Copy]]) -> None:
             _put(index, width, batch)
 
 
-def _put(
-    index: BandIndex, width: int, batch: list[tuple[Row[Any, *tuple[Any, ...]], bytes]]
-) -> None:
+def _put(index: BandIndex, width: int, batch: list[tuple[_Copy, bytes]]) -> None:
     rows = [row for row, _ in batch]
     matrix = np.frombuffer(b"".join([keys for _, keys in batch]), _KEY)
     published = _microseconds([row.published for row in rows])
     labels = [TIME_SOURCES.get(row.time_source) for row in rows]
     first_seen = np.array([label == "first-seen" for label in labels], bool)
-    # A row without a label was first seen when its time is when it was stored.
+    # rows.copy_time_source's rule for a batch: a row without a label (older code) was
+    # first seen when its time is when it was stored.
     unlabelled = np.array([label is None for label in labels], bool)
     if unlabelled.any():
         first_seen |= unlabelled & (published == _microseconds([r.first_seen for r in rows]))
@@ -196,7 +193,7 @@ def _microseconds(times: list[Any]) -> npt.NDArray[np.int64]:
     return np.array(times, "datetime64[us]").astype(np.int64)
 
 
-def _keys_of(row: Row[Any, *tuple[Any, ...]]) -> bytes | None:
+def _keys_of(row: _Copy) -> bytes | None:
     """The copy's band keys as stored; computed from its signature for a row that older
     code wrote without them."""
     if row.bands is not None:
