@@ -3,6 +3,7 @@ a free port, waiting until it shows something, its event stream, and stopping it
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,28 @@ def seeded_config(folder: Path, port: int, service: str = "") -> Path:
     text = SEEDED.format(db=folder / "agg.sqlite", port=port, service=service)
     config.write_text(text, encoding="utf-8")
     return config
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports a process listens on (Linux: its socket descriptors in /proc matched
+    to the kernel's tables). Unlike trying to connect, this is about that process only:
+    a free port handed out again to another server, or a connection to a closed port
+    that the kernel joins to itself, cannot pass for it."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith("socket:["):
+            sockets.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def free_port() -> int:
