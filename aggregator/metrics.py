@@ -165,7 +165,18 @@ class CountRequests:
         try:
             await self.app(scope, receive, noted)
         finally:
-            REQUESTS.labels(document_of(scope["path"]), str(status)).inc()
+            count_request(scope["path"], status)
+
+
+def count_request(path: str, status: int) -> None:
+    key = (document_of(path), status)
+    counter = _REQUEST_COUNTERS.get(key)
+    if counter is None:  # a bounded set: documents are a few names, statuses 100-599
+        counter = _REQUEST_COUNTERS.setdefault(key, REQUESTS.labels(key[0], str(status)))
+    counter.inc()
+
+
+_REQUEST_COUNTERS: dict[tuple[str, int], Counter] = {}
 
 
 class Allowed:

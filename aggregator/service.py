@@ -36,7 +36,7 @@ from aggregator.systemd import Notifications
 from aggregator.web.access_log import AccessLog, open_access_log
 from aggregator.web.changes import StoryChanges
 from aggregator.web.export import OutputWriter
-from aggregator.web.http_guard import ServerLimits, fit_to_descriptors, server_config
+from aggregator.web.http_guard import Early, ServerLimits, fit_to_descriptors, server_config
 from aggregator.web.routes import Live, create_app, failing_count
 from aggregator.web.streams import MAX_STREAMS, STREAM_RECHECK_SECONDS
 from aggregator.websub.ping import HubPing
@@ -215,13 +215,17 @@ def _serve(
     notes: Notifications,
 ) -> int:
     settings = live.current
-    app: ASGIApp = create_app(parts.store, live, streams, parts.parsing)
+    site = create_app(parts.store, live, streams, parts.parsing)
+    app: ASGIApp = site
+    early: Early = site.early
     access = open_access_log(settings.service.access_log)
     if access is not None:
-        app = AccessLog(app, access)
+        logged = AccessLog(app, access)
+        app, early = logged, logged.answering(early)
     config = server_config(
         app,
         opts.server,
+        early,
         host=opts.host or settings.service.host,
         port=opts.port or settings.service.port,
         log_config=None,

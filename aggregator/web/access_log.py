@@ -20,6 +20,9 @@ from typing import IO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aggregator.web.http_guard import Early
+from aggregator.web.responses import Answer
+
 Write = Callable[[str], None]
 
 
@@ -75,6 +78,18 @@ class AccessLog:
             await self.app(scope, receive, counted)
         finally:
             self.write(_line(scope, started, status, sent))
+
+    def answering(self, early: Early) -> Early:
+        """`early` writing a line for each request it answers, as this does for the app."""
+
+        def logged(scope: Scope) -> Answer | None:
+            started = self.clock()
+            found = early(scope)
+            if found is not None:
+                self.write(_line(scope, started, found[0], len(found[2])))
+            return found
+
+        return logged
 
 
 def _line(scope: Scope, started: datetime, status: int, sent: int) -> str:

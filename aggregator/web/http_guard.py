@@ -25,14 +25,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
+import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Scope
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from aggregator.web.responses import Answer
 
 log = logging.getLogger("aggregator.http_guard")
 Phase = Literal["head", "body", "busy", "refused"]
+# A whole request's scope -> its answer, or None for the app to answer it.
+Early = Callable[[Scope], Answer | None]
 # Descriptors kept for everything but client connections: the store, logs, the parse
 # pool's pipes, outgoing fetches.
 FD_RESERVE = 256
@@ -141,18 +149,46 @@ TIMED_OUT = _response("408 Request Timeout", "request not received in time\n")
 FULL = _response("503 Service Unavailable", "too many connections\n", "retry-after: 5\r\n")
 
 
+class _NobodyWaits:
+    def set(self) -> None:
+        pass
+
+
+class _Answered:
+    """Stands for the cycle of a request answered early: complete, nobody waiting."""
+
+    response_started = True
+    response_complete = True
+    message_event = _NobodyWaits()
+
+
+_ANSWERED = _Answered()
+_READS = (b"GET", b"HEAD")
+_BODY_HEADERS = (b"content-length", b"transfer-encoding", b"expect")
+
+
 class GuardedHttp(HttpToolsProtocol):
     """uvicorn's httptools protocol with the bounds of `limits`; `server_config` makes
-    one subclass per server, naming its limits and its connection table."""
+    one subclass per server, naming its limits, its connection table and what it may
+    answer `early`.
+
+    An early answer is for the event loop's cheapest requests: a GET or HEAD without a
+    body, with no response under way before it, that `early` answers from memory (a
+    kept feed, web/front.py). It is written as uvicorn would write the app's response,
+    without the scope's task, the app or its middleware; `early` sees the scope as the
+    app would. Anything else, or None from `early`, goes to the app as usual."""
 
     limits: ClassVar[ServerLimits]
     table: ClassVar[Connections]
+    early: ClassVar[staticmethod[[Scope], Answer | None] | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._phase: Phase = "head"
         self._meter = HeadMeter(self.limits.max_head_bytes, self.limits.max_head_lines)
         self._deadline: asyncio.TimerHandle | None = None
+        self._answer: tuple[Answer, bool] | None = None
+        self._answered_early = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -172,6 +208,7 @@ class GuardedHttp(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._phase == "refused":
             return  # drained while the refusal is read
+        self._answered_early = False
         meter = self._meter if self._phase == "head" else None
         taken = meter.take(data) if meter else 0
         if meter and not meter.fits:
@@ -186,14 +223,16 @@ class GuardedHttp(HttpToolsProtocol):
                 return
         # A request not whole after this read gets its deadline from here (a whole one,
         # the usual case, costs no timer); the connection's first one runs from the start.
+        # After an early answer that ended the read, uvicorn's keep-alive timer runs.
         if self._deadline is None and not self.transport.is_closing():
-            if self._phase == "head":
+            if self._phase == "head" and not self._answered_early:
                 self._arm(self.limits.head_timeout)
             elif self._phase == "body":
                 self._arm(self.limits.body_timeout)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._answered_early = False
         if self._phase == "busy":  # a pipelined request, read while one is answered
             self._await_head(idle=False)
 
@@ -201,12 +240,67 @@ class GuardedHttp(HttpToolsProtocol):
         self._phase = "body"
         self.table.busy(self)
         self._disarm()
-        super().on_headers_complete()
+        self._answer = self._early_answer()
+        if self._answer is None:
+            super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        if self._answer is None:
+            super().on_message_complete()
         self._phase = "busy"
         self._disarm()
+        if self._answer is not None:
+            answer, keep_alive = self._answer
+            self._answer = None
+            self._write_early(answer, keep_alive)
+
+    def _early_answer(self) -> tuple[Answer, bool] | None:
+        """`early`'s answer to the request whose head just ended, and whether the
+        connection stays open after it; None when the app is to answer."""
+        early = self.early
+        if early is None or self.pipeline or self.root_path or self.flow.write_paused:
+            return None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None
+        method = self.parser.get_method()
+        if method not in _READS or self.parser.should_upgrade():
+            return None
+        if any(name in _BODY_HEADERS for name, _ in self.headers):
+            return None
+        http_version = self.parser.get_http_version()
+        path = httptools.parse_url(self.url)
+        # The scope as uvicorn's on_headers_complete fills it in.
+        scope = self.scope
+        scope["method"] = method.decode("ascii")
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        text = path.path.decode("ascii")
+        scope["path"] = urllib.parse.unquote(text) if "%" in text else text
+        scope["raw_path"] = path.path
+        scope["query_string"] = path.query or b""
+        answer = early(cast(Scope, scope))
+        if answer is None:
+            return None
+        return answer, http_version != "1.0" and self.parser.should_keep_alive()
+
+    def _write_early(self, answer: Answer, keep_alive: bool) -> None:
+        """Write `answer` as uvicorn writes a response, then go on as it does after one."""
+        status, headers, body = answer
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers + headers:
+            head += (name, b": ", value, b"\r\n")
+        if not keep_alive:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        if self.scope["method"] == "HEAD" or not body:
+            self.transport.write(b"".join(head))
+        else:
+            self.transport.writelines([b"".join(head), body])
+        self.cycle = _ANSWERED  # type: ignore[assignment]
+        self._answered_early = True
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
 
     def on_response_complete(self) -> None:
         """Idle again: uvicorn's keep-alive timer runs until the next byte comes."""
@@ -265,11 +359,15 @@ class GuardedHttp(HttpToolsProtocol):
             self._deadline = None
 
 
-def server_config(app: Any, limits: ServerLimits, **options: Any) -> uvicorn.Config:
-    """A uvicorn Config whose connections are bounded by `limits`; `options` are the
-    rest of uvicorn's (host, port, logging...)."""
+def server_config(
+    app: Any, limits: ServerLimits, early: Early | None = None, **options: Any
+) -> uvicorn.Config:
+    """A uvicorn Config whose connections are bounded by `limits` and whose requests
+    `early` may answer before the app; `options` are the rest of uvicorn's (host,
+    port, logging...)."""
     table = Connections(limits.max_connections)
-    guarded = type("GuardedHttp", (GuardedHttp,), {"limits": limits, "table": table})
+    fields = {"limits": limits, "table": table, "early": staticmethod(early) if early else None}
+    guarded = type("GuardedHttp", (GuardedHttp,), fields)
     return uvicorn.Config(
         app,
         http=guarded,

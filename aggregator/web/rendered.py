@@ -15,19 +15,24 @@ that signals nobody (a one-off `aggregator poll` on SQLite, a lost notification)
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+import anyio
 
 from aggregator.core.types import StorySpec, StoryView
 from aggregator.store.roles import ViewStore
 from aggregator.web.changes import StoryChanges
 
 Renderer = Callable[[StoryView, str], bytes]
+# A confirmation under way: its event loop, story, form, base URL and archive page.
+_Flight = tuple[asyncio.AbstractEventLoop, str, str, str, int | None]
 FRESH_SECONDS = 1.0
 GZIP_LEVEL = 6
 
@@ -38,6 +43,10 @@ class Rendered:
     etag: str
     modified: datetime | None
     gzipped: bytes | None = None
+    # Response headers built for it, per kind of answer (web/responses.py).
+    heads: dict[tuple[str, str, bool, int], list[tuple[bytes, bytes]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def gzip_etag(self) -> str:
@@ -68,6 +77,7 @@ class RenderCache:
         self.clock = clock
         self._lock = threading.Lock()
         self._kept: dict[tuple[str, str], _Kept] = {}
+        self._flights: dict[_Flight, asyncio.Future[Rendered | None]] = {}
 
     def peek(self, story: StorySpec, form: str, base: str) -> Rendered | None:
         """The kept rendering if it may be served without asking the store; non-blocking."""
@@ -86,6 +96,26 @@ class RenderCache:
         with self._lock:
             kept = self._kept.get((story.id, form))
         return kept.rendered if kept is not None and kept.version[1:] == (story, base) else None
+
+    async def confirmed(
+        self, story: StorySpec, form: str, base: str, render: Renderer, archive: int | None = None
+    ) -> Rendered | None:
+        """`get` in a worker thread, once at a time per document: the requests that come
+        while one runs (every reader of a busy feed, the moment its kept copy needs
+        confirming) share its result or its error instead of each taking a thread."""
+        key = (asyncio.get_running_loop(), story.id, form, base, archive)
+        flight = self._flights.get(key)
+        if flight is None:
+            work = anyio.to_thread.run_sync(self.get, story, form, base, render, archive)
+            flight = asyncio.ensure_future(work)
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._landed(key, done))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: _Flight, done: asyncio.Future[Rendered | None]) -> None:
+        self._flights.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every waiter went away
 
     def get(
         self, story: StorySpec, form: str, base: str, render: Renderer, archive: int | None = None

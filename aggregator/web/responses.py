@@ -3,6 +3,8 @@ variant a rendering keeps, and the 404 a browser reads as a page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -12,35 +14,109 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from aggregator.publish.page import render_not_found
 from aggregator.web.rendered import Rendered
 
+RawHeaders = list[tuple[bytes, bytes]]
+# A response ready to send: status, headers as ASGI carries them, body.
+Answer = tuple[int, RawHeaders, bytes]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request's conditional and content-coding headers ask; None when not sent
+    (the first of repeated ones counts)."""
+
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+    accept_encoding: str | None = None
+
+    @classmethod
+    def of(cls, raw: Iterable[tuple[bytes, bytes]]) -> Asked:
+        """From ASGI's raw headers, whose names the server has lowercased."""
+        found: dict[bytes, str] = {}
+        for name, value in raw:
+            if name in _ASKED and name not in found:
+                found[name] = value.decode("latin-1")
+        return cls(
+            found.get(b"if-none-match"),
+            found.get(b"if-modified-since"),
+            found.get(b"accept-encoding"),
+        )
+
+
+_ASKED = frozenset((b"if-none-match", b"if-modified-since", b"accept-encoding"))
+
 
 def conditional(
     request: Request, rendered: Rendered, media_type: str, cache: str = "no-cache"
 ) -> Response:
+    """`answer` as a Starlette response."""
+    status, headers, body = answer(rendered, media_type, cache, Asked.of(request.headers.raw))
+    return _Prepared(status, list(headers), body)
+
+
+def answer(rendered: Rendered, media_type: str, cache: str, asked: Asked) -> Answer:
     """200 with validators, or 304 when the client's copy is current (RFC 9110 §13).
-    A rendering kept with its gzip variant is sent gzipped to clients that accept it."""
-    packed = rendered.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
-    headers = {"ETag": rendered.gzip_etag if packed else rendered.etag, "Cache-Control": cache}
+    A rendering kept with its gzip variant is sent gzipped to clients that accept it.
+    Pure, and cheap once a rendering's headers are built: the event loop calls it for
+    every request a kept feed answers (web/front.py)."""
+    packed = rendered.gzipped is not None and accepts_gzip(asked.accept_encoding)
+    if asked.if_none_match is not None:
+        tags, current = asked.if_none_match, (rendered.etag, rendered.gzip_etag)
+        fresh = tags in current or any(
+            t.strip().removeprefix("W/") in current for t in tags.split(",")
+        )
+    else:
+        modified = rendered.modified
+        fresh = modified is not None and not_modified_since(asked.if_modified_since, modified)
+    if fresh:
+        return 304, _headers(rendered, media_type, cache, packed, 304), b""
+    body = rendered.gzipped if packed and rendered.gzipped is not None else rendered.body
+    return 200, _headers(rendered, media_type, cache, packed, 200), body
+
+
+def _headers(
+    rendered: Rendered, media_type: str, cache: str, packed: bool, status: int
+) -> RawHeaders:
+    """The response's headers, built once per rendering and kind of answer."""
+    key = (media_type, cache, packed, status)
+    if (kept := rendered.heads.get(key)) is not None:
+        return kept
+    headers = [
+        (b"etag", (rendered.gzip_etag if packed else rendered.etag).encode("latin-1")),
+        (b"cache-control", cache.encode("latin-1")),
+    ]
     if rendered.gzipped is not None:
-        headers["Vary"] = "Accept-Encoding"
-    modified = rendered.modified
-    if modified is not None:
-        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        current = {rendered.etag, rendered.gzip_etag}
-        if current & {t.strip().removeprefix("W/") for t in if_none_match.split(",")}:
-            return Response(status_code=304, headers=headers)
-    elif modified is not None and not_modified_since(request, modified):
-        return Response(status_code=304, headers=headers)
-    if packed and rendered.gzipped is not None:
-        headers["Content-Encoding"] = "gzip"
-        return Response(rendered.gzipped, media_type=media_type, headers=headers)
-    return Response(rendered.body, media_type=media_type, headers=headers)
+        headers.append((b"vary", b"Accept-Encoding"))
+    if rendered.modified is not None:
+        stamp = format_datetime(rendered.modified.astimezone(UTC), usegmt=True)
+        headers.append((b"last-modified", stamp.encode("latin-1")))
+    if status != 304:
+        if packed:
+            headers.append((b"content-encoding", b"gzip"))
+        body = rendered.gzipped if packed and rendered.gzipped is not None else rendered.body
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        if media_type.startswith("text/") and "charset=" not in media_type.lower():
+            media_type += "; charset=utf-8"  # as Starlette's responses name it
+        headers.append((b"content-type", media_type.encode("latin-1")))
+    # Racing threads may each build it; the lists are equal, so either may stay.
+    rendered.heads[key] = headers
+    return headers
+
+
+class _Prepared(Response):
+    """A response whose status, headers and body are already decided."""
+
+    def __init__(self, status: int, raw_headers: RawHeaders, body: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = raw_headers
+        self.body = body
+        self.background = None
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an Accept-Encoding header admits gzip (a `q=0` refuses it)."""
-    for part in (accept_encoding or "").split(","):
+    if not accept_encoding:
+        return False
+    for part in accept_encoding.split(","):
         coding, _, params = part.partition(";")
         if coding.strip().lower() not in ("gzip", "x-gzip"):
             continue
@@ -54,8 +130,8 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
-def not_modified_since(request: Request, modified: datetime) -> bool:
-    raw = request.headers.get("if-modified-since")
+def not_modified_since(raw: str | None, modified: datetime) -> bool:
+    """Whether an If-Modified-Since header's date is at or after `modified`."""
     if not raw:
         return False
     try:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aggregator.config import LiveSettings
+from aggregator.config import LiveSettings, Settings
 from aggregator.core.errors import StoreError
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.ingest.parsing import INLINE, Parsing
@@ -47,6 +47,7 @@ from aggregator.store.notify import Listener
 from aggregator.store.roles import WebStore
 from aggregator.store.subscriptions import Subscriptions
 from aggregator.web.changes import StoryChanges
+from aggregator.web.front import KeptFirst
 from aggregator.web.rendered import FRESH_SECONDS, RenderCache, Rendered, Renderer, etag_of
 from aggregator.web.responses import conditional, not_found, store_unavailable
 from aggregator.web.streams import MAX_STREAMS, STREAM_RECHECK_SECONDS, EventStreams
@@ -58,6 +59,10 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 JSONFEED_TYPE = "application/feed+json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 ARCHIVE_MAX_AGE = 3600
+# A story's current feed changes with every post: readers revalidate each time.
+CURRENT_CACHE = "no-cache"
+_FEEDS = {".atom": ATOM_TYPE, ".json": JSONFEED_TYPE}
+_STORIES = "/stories/"
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Live:
 
 def create_app(
     store: WebStore, live: LiveSettings, streams: Live | None = None, parsing: Parsing = INLINE
-) -> Starlette:
+) -> KeptFirst:
     """The one app factory, for the service and for tests alike. `parsing` runs the CPU
     work of WebSub pushes."""
     site = _Site(store, live, streams or Live())
@@ -105,7 +110,7 @@ def create_app(
     # Starlette answers "/x/" with a redirect to "/x" built from the Host header: a
     # reflected redirect anyone can aim elsewhere. Unknown paths get a 404 instead.
     app.router.redirect_slashes = False
-    return app
+    return KeptFirst(app, site.kept)
 
 
 class _Site:
@@ -117,6 +122,8 @@ class _Site:
         self.events = EventStreams(
             store, live, streams.changes, streams.recheck_seconds, streams.max_streams
         )
+        self._forms_of: Settings | None = None
+        self._forms: dict[str, str] = {}
 
     def url(self, path: str) -> str:
         return self.live.current.service.public_url + path
@@ -275,14 +282,11 @@ class _Site:
             return not_found(request)
         archive: int | None = request.path_params.get("archive")
         base = self.url(f"/stories/{story.id}")
-        titles = sorted(self.live.current.source_titles.items())
-        shown = f"hub={self._hub()} archive={archive} titles={titles} {variant}"
-        form = f"{media_type} {hashlib.sha256(shown.encode()).hexdigest()}"
+        form = self._form(media_type, archive, variant)
         rendered = self.rendered.peek(story, form, base)
         if rendered is None:
-            get = self.rendered.get
             try:
-                rendered = await anyio.to_thread.run_sync(get, story, form, base, render, archive)
+                rendered = await self.rendered.confirmed(story, form, base, render, archive)
             except StoreError as e:
                 # Readers keep the last copy this process rendered (their validators still
                 # match it); with none, the app's handler answers 503.
@@ -290,15 +294,48 @@ class _Site:
                 if rendered is None:
                     raise
                 log.warning("store unreachable, serving the last copy", extra={"reason": str(e)})
-                response = conditional(request, rendered, media_type, "no-cache")
+                response = conditional(request, rendered, media_type, CURRENT_CACHE)
                 # Marked stale (RFC 7234 §5.5.1's 110), for whoever looks.
                 response.headers["Warning"] = '110 aggregator "Response is Stale"'
                 return response
         if rendered is None:
             return not_found(request, f"no archive page {archive} of story {story.id!r}")
         # Archive pages keep their entries; only an edit or deletion of one changes them.
-        cache = "no-cache" if archive is None else f"max-age={ARCHIVE_MAX_AGE}"
+        cache = CURRENT_CACHE if archive is None else f"max-age={ARCHIVE_MAX_AGE}"
         return conditional(request, rendered, media_type, cache)
+
+    def kept(self, path: str) -> tuple[Rendered, str, str] | None:
+        """What `_document` would answer a GET of `path` from, when that is a story's
+        current feed and the render cache may answer without the store; else None.
+        Called on the event loop for every request (web/front.py), so it stays cheap."""
+        media_type = _FEEDS.get(path[-5:])
+        if media_type is None or not path.startswith(_STORIES):
+            return None
+        story_id = path[len(_STORIES) : -5]
+        if not story_id or "/" in story_id:
+            return None
+        story = self.live.current.story(story_id)
+        if story is None:
+            return None
+        base = self.url(_STORIES + story.id)
+        rendered = self.rendered.peek(story, self._form(media_type, None), base)
+        return None if rendered is None else (rendered, media_type, CURRENT_CACHE)
+
+    def _form(self, media_type: str, archive: int | None, variant: str = "") -> str:
+        """The render cache's name for a document: its type and everything besides the
+        story's entries that it shows. A current feed's is kept per settings."""
+        settings = self.live.current
+        keep = archive is None and not variant
+        if keep and self._forms_of is settings and (form := self._forms.get(media_type)):
+            return form
+        titles = sorted(settings.source_titles.items())
+        shown = f"hub={settings.service.websub_hub} archive={archive} titles={titles} {variant}"
+        form = f"{media_type} {hashlib.sha256(shown.encode()).hexdigest()}"
+        if keep:
+            if self._forms_of is not settings:
+                self._forms_of, self._forms = settings, {}
+            self._forms[media_type] = form
+        return form
 
     def _hub(self) -> str | None:
         return self.live.current.service.websub_hub

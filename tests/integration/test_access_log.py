@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Scope
 
 from aggregator.config import load
 from aggregator.web.access_log import AccessLog, combined_line, open_access_log
+from aggregator.web.responses import Answer
 
 WHEN = datetime(2026, 12, 6, 21, 4, 5, tzinfo=UTC)
 COMBINED = re.compile(
@@ -55,6 +57,31 @@ def test_one_combined_line_per_request() -> None:
     )
     assert re.match(r'.*"GET /missing HTTP/1.1" 404 \d+ "-" "testclient"$', lines[1])
     assert all(COMBINED.match(line) for line in lines)
+
+
+def test_a_request_answered_early_is_logged_as_the_apps_are() -> None:
+    lines: list[str] = []
+    logged = AccessLog(Starlette(), lines.append, clock=lambda: WHEN)
+
+    def early(scope: Scope) -> Answer | None:
+        return (304, [], b"") if scope["path"] == "/kept" else None
+
+    answering = logged.answering(early)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/kept",
+        "raw_path": b"/kept",
+        "query_string": b"",
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 5000),
+        "headers": [(b"user-agent", b"newsboat/2.36")],
+    }
+    assert answering(scope) == (304, [], b"")
+    assert answering({**scope, "path": "/other"}) is None  # the app answers and logs it
+    assert lines == [
+        '127.0.0.1 - - [06/Dec/2026:21:04:05 +0000] "GET /kept HTTP/1.1" 304 - "-" "newsboat/2.36"'
+    ]
 
 
 def test_a_stream_is_logged_when_it_ends_with_its_bytes() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import time
 from pathlib import Path
 
+from aggregator.core.errors import StoreError
 from aggregator.core.types import SourceSpec, StorySpec, StoryView
 from aggregator.publish.feeds import render_feed
 from aggregator.store import Store
 from aggregator.web.changes import StoryChanges
-from aggregator.web.rendered import RenderCache
+from aggregator.web.rendered import RenderCache, Rendered
 from tests.support.builders import one_live_page, post, store_posts
 
 BASE = "https://agg.example/stories/story"
@@ -77,3 +80,51 @@ def test_a_rendering_carries_its_gzip_variant(store: Store, tmp_path: Path) -> N
     assert rendered is not None
     assert rendered.gzipped is not None and gzip.decompress(rendered.gzipped) == rendered.body
     assert rendered.gzip_etag != rendered.etag and rendered.gzip_etag.endswith('-gzip"')
+
+
+class SlowVersions:
+    """The store, with a story version that takes a while and may fail, counted."""
+
+    def __init__(self, store: Store, fail: bool = False) -> None:
+        self.store = store
+        self.fail = fail
+        self.asked = 0
+
+    def story_version(self, story_id: str) -> tuple[object, ...]:
+        self.asked += 1
+        time.sleep(0.3)
+        if self.fail:
+            raise StoreError("the store is away")
+        return self.store.story_version(story_id)
+
+    def story_view(self, story: StorySpec) -> StoryView:
+        return self.store.story_view(story)
+
+
+def test_requests_that_come_while_one_confirms_share_its_answer(
+    store: Store, tmp_path: Path
+) -> None:
+    story, _ = setup(store, tmp_path)
+    slow = SlowVersions(store)
+    cache = RenderCache(slow, StoryChanges())  # type: ignore[arg-type]
+
+    async def many() -> list[Rendered | None]:
+        return await asyncio.gather(
+            *(cache.confirmed(story, "atom", BASE, render) for _ in range(8))
+        )
+
+    answers = asyncio.run(many())
+    assert slow.asked == 1
+    assert answers[0] is not None and all(a is answers[0] for a in answers)
+    asyncio.run(many())
+    assert slow.asked == 2, "a confirmation that ended is not shared with later requests"
+
+    slow.fail = True
+
+    async def failing() -> list[Rendered | BaseException | None]:
+        calls = (cache.confirmed(story, "atom", BASE, render) for _ in range(8))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    errors = asyncio.run(failing())
+    assert slow.asked == 3
+    assert all(isinstance(e, StoreError) for e in errors)

@@ -10,8 +10,9 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
+from aggregator.web.front import KeptFirst
 from aggregator.web.http_guard import ServerLimits, server_config
 
 
@@ -32,12 +33,17 @@ def port_of(sock: socket.socket) -> int:
 
 @contextlib.contextmanager
 def serving(
-    app: Starlette, sock: socket.socket | None = None, limits: ServerLimits | None = None
+    app: ASGIApp,
+    sock: socket.socket | None = None,
+    limits: ServerLimits | None = None,
+    answer_early: bool = True,
 ) -> Iterator[str]:
     """Serve `app` on `sock` (a fresh listening socket if None) within `limits` (the
-    service's defaults if None); yield its base URL."""
+    service's defaults if None), with its early answers if it has them (unless
+    `answer_early` is False); yield its base URL."""
     sock = sock or listening_socket()
-    config = server_config(app, limits or ServerLimits(), log_config=None, access_log=False)
+    early = app.early if answer_early and isinstance(app, KeptFirst) else None
+    config = server_config(app, limits or ServerLimits(), early, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
