@@ -35,7 +35,7 @@ import uvicorn
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from aggregator.web.responses import Answer, RawHeaders
+from aggregator.web.responses import Answer
 
 log = logging.getLogger("aggregator.http_guard")
 Phase = Literal["head", "body", "busy", "refused"]
@@ -286,7 +286,13 @@ class GuardedHttp(HttpToolsProtocol):
     def _write_early(self, answer: Answer, keep_alive: bool) -> None:
         """Write `answer` as uvicorn writes a response, then go on as it does after one."""
         status, headers, body = answer
-        head = _head(status, self.server_state.default_headers, headers, keep_alive)
+        parts = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers + headers:
+            parts += (name, b": ", value, b"\r\n")
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        head = b"".join(parts)
         if self.scope["method"] == "HEAD" or not body:
             self.transport.write(head)
         else:
@@ -352,32 +358,6 @@ class GuardedHttp(HttpToolsProtocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
-
-
-def _head(status: int, defaults: RawHeaders, headers: RawHeaders, keep_alive: bool) -> bytes:
-    """A response's status line and headers as uvicorn writes them. Built once per
-    second and kind of answer: uvicorn renews its default headers (the date) each
-    second, and a rendering's headers are built once (web/responses.py)."""
-    key = (id(headers), status, keep_alive)
-    kept = _HEADS.get(key)
-    # The lists are held by the entry, so an id cannot stand for another list meanwhile.
-    if kept is not None and kept[0] is defaults and kept[1] is headers:
-        return kept[2]
-    parts = [STATUS_LINE[status]]
-    for name, value in defaults + headers:
-        parts += (name, b": ", value, b"\r\n")
-    if not keep_alive:
-        parts.append(b"connection: close\r\n")
-    parts.append(b"\r\n")
-    head = b"".join(parts)
-    if len(_HEADS) >= _MAX_HEADS:
-        _HEADS.clear()
-    _HEADS[key] = (defaults, headers, head)
-    return head
-
-
-_HEADS: dict[tuple[int, int, bool], tuple[RawHeaders, RawHeaders, bytes]] = {}
-_MAX_HEADS = 256
 
 
 def server_config(

@@ -61,6 +61,7 @@ def answer(rendered: Rendered, media_type: str, cache: str, asked: Asked) -> Ans
     packed = rendered.gzipped is not None and accepts_gzip(asked.accept_encoding)
     if asked.if_none_match is not None:
         tags, current = asked.if_none_match, (rendered.etag, rendered.gzip_etag)
+        # The usual case, one tag as it was sent, is found without splitting.
         fresh = tags in current or any(
             t.strip().removeprefix("W/") in current for t in tags.split(",")
         )
@@ -69,8 +70,11 @@ def answer(rendered: Rendered, media_type: str, cache: str, asked: Asked) -> Ans
         fresh = modified is not None and not_modified_since(asked.if_modified_since, modified)
     if fresh:
         return 304, _headers(rendered, media_type, cache, packed, 304), b""
-    body = rendered.gzipped if packed and rendered.gzipped is not None else rendered.body
-    return 200, _headers(rendered, media_type, cache, packed, 200), body
+    return 200, _headers(rendered, media_type, cache, packed, 200), _body(rendered, packed)
+
+
+def _body(rendered: Rendered, packed: bool) -> bytes:
+    return rendered.gzipped if packed and rendered.gzipped is not None else rendered.body
 
 
 def _headers(
@@ -92,8 +96,7 @@ def _headers(
     if status != 304:
         if packed:
             headers.append((b"content-encoding", b"gzip"))
-        body = rendered.gzipped if packed and rendered.gzipped is not None else rendered.body
-        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        headers.append((b"content-length", str(len(_body(rendered, packed))).encode("latin-1")))
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             media_type += "; charset=utf-8"  # as Starlette's responses name it
         headers.append((b"content-type", media_type.encode("latin-1")))
