@@ -35,6 +35,7 @@ import uvicorn
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from aggregator.web.plain_head import plain_head
 from aggregator.web.responses import Answer
 
 log = logging.getLogger("aggregator.http_guard")
@@ -189,6 +190,8 @@ class GuardedHttp(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._answer: tuple[Answer, bool] | None = None
         self._answered_early = False
+        self._missed = False
+        self._idle_since = float("-inf")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -208,6 +211,8 @@ class GuardedHttp(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._phase == "refused":
             return  # drained while the refusal is read
+        if self._phase == "head" and not self._meter.seen and self._answer_plain(data):
+            return
         self._answered_early = False
         meter = self._meter if self._phase == "head" else None
         taken = meter.take(data) if meter else 0
@@ -215,6 +220,7 @@ class GuardedHttp(HttpToolsProtocol):
             self._refuse_head()
             return
         super().data_received(data)
+        self._missed = False
         # A blank line the parser did not take as the head's end: the rest counts too.
         if meter and self._phase == "head" and self._meter is meter and taken < len(data):
             meter.add(data[taken:])
@@ -254,13 +260,70 @@ class GuardedHttp(HttpToolsProtocol):
             self._answer = None
             self._write_early(answer, keep_alive)
 
+    def _answer_plain(self, data: bytes) -> bool:
+        """Answer `data` early when it is one whole plain head (web/plain_head.py) on an
+        idle connection and `early` answers it, without uvicorn's parser; False when the
+        usual path is to read it."""
+        if not self._may_answer_early():
+            return False
+        head = plain_head(data, self.limits.max_head_bytes, self.limits.max_head_lines)
+        if head is None:
+            return False
+        scope = {
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "root_path": "",
+            "headers": head.headers,
+            "state": self.app_state.copy(),
+            "method": head.method,
+            "path": head.path,
+            "raw_path": head.raw_path,
+            "query_string": head.query,
+        }
+        found = self.early(cast(Scope, scope))  # type: ignore[misc]
+        if found is None:
+            self._missed = True  # the parser's path need not ask again
+            return False
+        self._disarm()  # the connection's first head deadline, if this is its first
+        self.scope = cast(Any, scope)
+        self.cycle = _ANSWERED  # type: ignore[assignment]
+        self._send(found, head.method, keep_alive=True)
+        self.server_state.total_requests += 1
+        self.table.waiting(self)
+        # Idle again. uvicorn's keep-alive timer is not moved for each such answer: it
+        # looks at when the connection last went idle when it fires (see its handler).
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+        return True
+
+    def timeout_keep_alive_handler(self) -> None:
+        """Close an idle connection, unless a plain head was answered since the timer
+        was set: then wait out the keep-alive time from that answer."""
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                left, self.timeout_keep_alive_handler
+            )
+            return
+        super().timeout_keep_alive_handler()
+
+    def _may_answer_early(self) -> bool:
+        if self.early is None or self.pipeline or self.root_path or self.flow.write_paused:
+            return False
+        return self.cycle is None or self.cycle.response_complete
+
     def _early_answer(self) -> tuple[Answer, bool] | None:
         """`early`'s answer to the request whose head just ended, and whether the
         connection stays open after it; None when the app is to answer."""
         early = self.early
-        if early is None or self.pipeline or self.root_path or self.flow.write_paused:
-            return None
-        if self.cycle is not None and not self.cycle.response_complete:
+        if early is None or self._missed or not self._may_answer_early():
             return None
         method = self.parser.get_method()
         if method not in _READS or self.parser.should_upgrade():
@@ -285,6 +348,16 @@ class GuardedHttp(HttpToolsProtocol):
 
     def _write_early(self, answer: Answer, keep_alive: bool) -> None:
         """Write `answer` as uvicorn writes a response, then go on as it does after one."""
+        self._send(answer, self.scope["method"], keep_alive)
+        self.cycle = _ANSWERED  # type: ignore[assignment]
+        self._answered_early = True
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+    def _send(self, answer: Answer, method: str, keep_alive: bool) -> None:
+        """Write `answer` as uvicorn writes a response: its head, and its body unless
+        the request was a HEAD."""
         status, headers, body = answer
         parts = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers + headers:
@@ -293,15 +366,10 @@ class GuardedHttp(HttpToolsProtocol):
             parts.append(b"connection: close\r\n")
         parts.append(b"\r\n")
         head = b"".join(parts)
-        if self.scope["method"] == "HEAD" or not body:
+        if method == "HEAD" or not body:
             self.transport.write(head)
         else:
             self.transport.writelines([head, body])
-        self.cycle = _ANSWERED  # type: ignore[assignment]
-        self._answered_early = True
-        if not keep_alive:
-            self.transport.close()
-        self.on_response_complete()
 
     def on_response_complete(self) -> None:
         """Idle again: uvicorn's keep-alive timer runs until the next byte comes."""

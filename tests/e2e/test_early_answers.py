@@ -16,8 +16,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aggregator.config import LiveSettings
 from aggregator.store import Store, open_store
+from aggregator.web import http_guard
 from aggregator.web.front import KeptFirst
 from aggregator.web.http_guard import ServerLimits
+from aggregator.web.plain_head import PlainHead, plain_head
 from aggregator.web.routes import Live, create_app
 from tests.support.appserver import serving
 from tests.support.builders import one_live_page, post, store_posts
@@ -191,3 +193,121 @@ def test_an_early_answer_keeps_the_connection_bounds(store: Store, tmp_path: Pat
                 got += chunk
             assert got.startswith(b"HTTP/1.1 200 ") and got.count(b"HTTP/1.1 ") == 1
             assert time.monotonic() - started < 5
+
+
+def one_response(sock: socket.socket, head_only: bool = False) -> bytes:
+    """One whole response from a kept-alive connection (its body by Content-Length)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {got!r}"
+        got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length" and not head_only:
+            length = int(value)
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert len(body) == length, "nothing past the answer"
+    return head + b"\r\n\r\n" + body
+
+
+def closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_plain_heads_are_answered_before_the_parser_as_the_app_would(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What feed readers send (one plain GET or HEAD a read, the connection kept alive)
+    is read by web/plain_head.py, and answered byte for byte as the routes answer."""
+    read: list[bool] = []
+
+    def reading(data: bytes, max_bytes: int, max_lines: int) -> PlainHead | None:
+        found = plain_head(data, max_bytes, max_lines)
+        read.append(found is not None)
+        return found
+
+    monkeypatch.setattr(http_guard, "plain_head", reading)
+    early_app, early_counted = app_of(store, tmp_path / "a")
+    _, routes = app_of(store, tmp_path / "b")
+    with serving(early_app) as early, serving(routes, answer_early=False) as plain:
+        identity = {"Accept-Encoding": "identity"}
+        etag = httpx.get(early + FEED, headers=identity).headers["etag"]
+        asked = [
+            ("GET", ""),
+            ("HEAD", ""),
+            ("GET", f"If-None-Match: {etag}\r\n"),
+            ("GET", 'If-None-Match: "other"\r\n'),
+            ("GET", "Accept-Encoding: gzip\r\nUser-Agent: a reader\r\n"),
+            ("HEAD", f'Connection: keep-alive\r\nIf-None-Match: {etag[:-1]}-gzip"\r\n'),
+        ]
+        reached, read[:] = early_counted.calls, []
+        answers: dict[str, list[bytes]] = {early: [], plain: []}
+        for base, answered in answers.items():
+            port = int(base.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                for method, headers in asked:
+                    sock.sendall(f"{method} {FEED} HTTP/1.1\r\nHost: t\r\n{headers}\r\n".encode())
+                    answered.append(without_date(one_response(sock, method == "HEAD")))
+        assert answers[early] == answers[plain]
+        assert [a.split(b" ", 2)[1] for a in answers[early]] == [
+            b"200",
+            b"200",
+            b"304",
+            b"200",
+            b"200",
+            b"304",
+        ]
+        assert early_counted.calls == reached, "none of them reached the app"
+        assert read[: len(asked)] == [True] * len(asked), "each was read as a plain head"
+
+
+def test_a_connection_answered_early_stays_open_while_it_is_used(
+    store: Store, tmp_path: Path
+) -> None:
+    """Answers to plain heads do not move uvicorn's keep-alive timer; it counts from the
+    last of them when it fires. The connection's first head deadline ends with its
+    first answer."""
+    app, _ = app_of(store, tmp_path)
+    with serving(app, limits=SHORT) as base:  # head_timeout and keep_alive 1 s
+        httpx.get(base + FEED)
+        port = int(base.rsplit(":", 1)[1])
+        keep = f"GET {FEED} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            started = time.monotonic()
+            while time.monotonic() - started < 3.0:  # three keep-alive times
+                sock.sendall(keep)
+                assert one_response(sock).startswith(b"HTTP/1.1 200 ")
+                time.sleep(0.4)
+            last = time.monotonic()
+            assert sock.recv(65536) == b"", "closed once idle"
+            assert 0.5 < time.monotonic() - last < 3.0
+
+
+def test_a_connection_answered_early_is_not_the_first_evicted(store: Store, tmp_path: Path) -> None:
+    """A full table closes the connection that has waited longest for a request: one
+    just answered early began to wait again."""
+    app, _ = app_of(store, tmp_path)
+    with serving(app, limits=ServerLimits(max_connections=2)) as base:
+        httpx.get(base + FEED)
+        port = int(base.rsplit(":", 1)[1])
+        keep = f"GET {FEED} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as older,
+            socket.create_connection(("127.0.0.1", port), timeout=10) as idle,
+        ):
+            time.sleep(0.2)
+            older.sendall(keep)
+            assert one_response(older).startswith(b"HTTP/1.1 200 ")
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as newcomer:
+                assert closed(idle), "the idle one was closed"
+                newcomer.sendall(keep)
+                assert one_response(newcomer).startswith(b"HTTP/1.1 200 ")
+                older.sendall(keep)
+                assert one_response(older).startswith(b"HTTP/1.1 200 ")
