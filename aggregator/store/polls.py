@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from aggregator.core.types import (
     Decision,
@@ -131,7 +131,7 @@ class PollWrites(Part):
         with self.connections.writing() as c:
             # The first statement writes, so SQLite takes its write lock before any read.
             set_source_row(c, source.name, row)
-            return write_and_announce(c, source, decisions, deletions, now)
+            return self._written(c, source, decisions, deletions, now)
 
     def apply_pushed(
         self,
@@ -143,7 +143,20 @@ class PollWrites(Part):
         """Write what a WebSub push decided, in one transaction. Unlike `apply` it leaves
         the source row alone: validators, schedule and a worker's lease belong to polling."""
         with self.connections.writing() as c:
-            return write_and_announce(c, source, decisions, deletions, now)
+            return self._written(c, source, decisions, deletions, now)
+
+    def _written(
+        self,
+        c: Connection,
+        source: SourceSpec,
+        decisions: Sequence[Decision],
+        deletions: Sequence[Deletion],
+        now: datetime,
+    ) -> PollReport:
+        report = write_and_announce(c, source, decisions, deletions, now)
+        if report.new or report.updated or report.duplicates or report.deleted:
+            self._bands.wrote(c, source.story)
+        return report
 
     def record_failure(
         self,

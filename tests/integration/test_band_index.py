@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text, update
@@ -14,8 +15,9 @@ from aggregator.core.types import Entry, FetchState, PollReport, Post, SourceSpe
 from aggregator.dedupe.decide import decide
 from aggregator.dedupe.similarity import BANDS, band_day, band_days_near, sign
 from aggregator.store import Store, open_store
+from aggregator.store.bands import TRIMMED, StoryBands
 from aggregator.store.database import MIGRATIONS
-from aggregator.store.schema import entry_items
+from aggregator.store.schema import band_changes, entry_items
 from tests.support.builders import STORY, T0, entries, post, source
 
 LIVE = source("live")
@@ -178,3 +180,31 @@ def test_an_index_loaded_reads_a_copy_without_a_time_label_as_older_code_stored_
         assert (report.new, report.duplicates) == (0, 1)
     finally:
         restarted.engine.dispose()
+
+
+def test_the_log_is_trimmed_and_an_index_behind_the_trim_loads_again(
+    store: Store, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change log keeps a story's newest rows; a poller whose index last read a row
+    older than those finds the marker where the log now begins, and loads the index
+    again instead of missing what was trimmed."""
+    monkeypatch.setattr(StoryBands, "keep", 3)
+    monkeypatch.setattr(StoryBands, "trim_every", 1)
+    store.sync_sources([LIVE, WIRE, PAPER])
+    other = open_store(database_url)
+    try:
+        probe = _batch(LIVE, [_dated("Cracked bridge", COPY, T0)], T0)
+        assert other.known_for(LIVE, probe).copies == {}  # its index loads, empty
+        _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+        for i in range(4):
+            text = f"Ferry number {i} sails at {i} o'clock. " + OTHER_TEXT.replace("twenty", str(i))
+            _poll(store, PAPER, [_dated(f"Ferry {i}", text, T0, i)], T0)
+        query = select(band_changes.c.item_id).where(band_changes.c.story == STORY.id)
+        with store.engine.connect() as c:
+            logged = c.execute(query.order_by(band_changes.c.id)).scalars().all()
+        assert len(logged) == 3 and logged[0] == TRIMMED
+        # The wire's row is gone from the log: only a load finds its copy.
+        assert [c.source for c in other.known_for(LIVE, probe).copies.values()] == ["wire"]
+        assert [c.source for c in store.known_for(LIVE, probe).copies.values()] == ["wire"]
+    finally:
+        other.engine.dispose()
