@@ -177,7 +177,11 @@ class GuardedHttp(HttpToolsProtocol):
     body, with no response under way before it, that `early` answers from memory (a
     kept feed, web/front.py). It is written as uvicorn would write the app's response,
     without the scope's task, the app or its middleware; `early` sees the scope as the
-    app would. Anything else, or None from `early`, goes to the app as usual."""
+    app would. Anything else, or None from `early`, goes to the app as usual. What
+    feed readers mostly send, a read holding exactly one plain head on an idle
+    connection, is taken apart by web/plain_head.py before uvicorn's parser sees it
+    (the parser's per-header callbacks cost more than the answer); the rest goes
+    through the parser and is asked about when its head ends."""
 
     limits: ClassVar[ServerLimits]
     table: ClassVar[Connections]
