@@ -14,7 +14,6 @@ Call it first thing, before any thread starts; elsewhere than glibc it does noth
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 ARENAS = 2
@@ -25,9 +24,9 @@ def limit_arenas(count: int = ARENAS) -> bool:
     """Cap this process's malloc arenas at `count`; False where that cannot be done."""
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
+    # The C library is already loaded: its symbols are the process's own (dlopen(NULL)).
+    # ctypes.util.find_library would run ldconfig in a child forked from this process.
     try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, count))
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, count))
     except (OSError, AttributeError):
-        return False  # not glibc (musl has no mallopt) or no C library found
+        return False  # not glibc (musl has no mallopt)

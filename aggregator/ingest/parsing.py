@@ -230,6 +230,11 @@ class ParsePool:
         assert isinstance(value, list) and len(value) == len(entries)
         return [signed_with(e, signed) for e, signed in zip(entries, value, strict=True)]
 
+    def pids(self) -> list[int]:
+        """The process ids of the children running now."""
+        with self._guard:
+            return [child.process.pid for child in self._children]
+
     def close(self) -> None:
         with self._guard:
             self._closed = True

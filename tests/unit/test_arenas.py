@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from aggregator.arenas import limit_arenas
+
 THREADS_ALLOCATING = """
 import ctypes, sys, threading
 from aggregator.arenas import limit_arenas
@@ -37,3 +39,16 @@ def _arenas(mode: str) -> int:
 def test_threads_share_two_arenas_once_capped() -> None:
     assert _arenas("capped") <= 2
     assert _arenas("free") > 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_capping_starts_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child forked to look for the C library (ctypes.util.find_library runs ldconfig)
+    would be as large as the process when it forks, and count as such in its
+    children's peak memory."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("limit_arenas started a process")
+
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    assert limit_arenas()
