@@ -6,7 +6,7 @@ Serves a fresh bench corpus (bench/corpus.py, publisher markup) with nginx on
 127.0.0.1 and runs bench/ours_cycle.py on it, alternating `--parse-processes 0`
 (parse and sign in the 16 polling threads) and `2` (the service's default), each into a
 fresh SQLite database. Prints every run, then the median and min-max seconds and the
-peak memory (for the pool: this process plus two children at the largest child's peak).
+peak memory (for the pool: this process plus the children's own peaks, ours_cycle.py).
 """
 
 from __future__ import annotations

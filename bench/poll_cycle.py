@@ -5,7 +5,8 @@
 Everything runs on 127.0.0.1. For each run: a fresh corpus (bench/corpus.py) is served
 by nginx with ETag/Last-Modified; each engine, in a process of its own with a fresh
 SQLite database, does a cold cycle (empty store), a warm cycle (every feed answers 304)
-and, after a tick that adds posts to 10 % of the feeds, a tick cycle. Reported: the
+and, after a tick that adds posts to 10 % of the feeds, a tick cycle; so does the whole
+`aggregator poll --once` command on a database of its own (once_cycle.py). Reported: the
 median and min-max seconds of each, feeds per second, peak memory, and the ratio of
 aggregator's speed to reader's. Needs nginx (apt) and creates bench/.venv-reader.
 """
@@ -20,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from corpus import write
-from report import cycles_section
+from report import ONCE, cycles_section
 from serve import nginx
 
 HERE = Path(__file__).resolve().parent
@@ -65,17 +66,22 @@ def one_run(
     write(corpus, feeds, tick=0, markup=markup)
     ours_db = f"sqlite:///{work / 'ours.sqlite'}"
     reader_db = str(work / "reader.sqlite")
-    ours = [sys.executable, str(HERE / "ours_cycle.py"), ours_db, base, str(feeds)]
-    theirs = [reader, str(HERE / "reader_cycle.py"), reader_db, base, str(feeds)]
-    results: Run = {"aggregator": {}, "reader": {}}
+    once_db = str(work / "once.sqlite")
+    engines = {
+        "aggregator": [sys.executable, str(HERE / "ours_cycle.py"), ours_db, base, str(feeds)],
+        ONCE: [sys.executable, str(HERE / "once_cycle.py"), once_db, base, str(feeds)],
+        "reader": [reader, str(HERE / "reader_cycle.py"), reader_db, base, str(feeds)],
+    }
+    results: Run = {engine: {} for engine in engines}
     for phase in PHASES:
         if phase == "tick":
             write(corpus, feeds, tick=1, markup=markup)
         expect_new = phase != "warm"
-        results["aggregator"][phase] = cycle(ours, expect_new, timeout)
-        results["reader"][phase] = cycle(theirs, expect_new, timeout)
-    for name in ("ours.sqlite", "ours.sqlite-wal", "ours.sqlite-shm", "reader.sqlite"):
-        (work / name).unlink(missing_ok=True)
+        for engine, command in engines.items():
+            results[engine][phase] = cycle(command, expect_new, timeout)
+    for path in work.iterdir():
+        if path.name.startswith(("ours.", "once.", "reader.")):
+            path.unlink()
     return results
 
 

@@ -64,8 +64,21 @@ def test_report_marks_each_target_against_its_measurement() -> None:
     assert "| cold cycle, 60 plain feeds: >= 2x reader's speed | 10.00x | yes |" in text
     assert "| watched-file latency p95 < 1 s | 1500 ms | **no** |" in text
     assert "| merged feed, 200: >= 50% of nginx's static rate | not measured | - |" in text
-    assert "| 60 plain | 2 | cold | 2.00 (1.00-3.00) | 20.00 (20.00-20.00) | 10.00x |" in text
+    row = "| 60 plain | 2 | cold | 2.00 (1.00-3.00) | 20.00 (20.00-20.00) | 10.00x | - | - |"
+    assert row in text  # runs from before `poll --once` was measured
     assert "Not measured: RuntimeError: wrk not found" in text
+
+
+def test_report_shows_poll_once_beside_the_worker_cycle() -> None:
+    runs = [_run(1.0, 20.0), _run(3.0, 20.0)]
+    for run_, whole in zip(runs, (4.0, 6.0), strict=True):
+        run_[report.ONCE] = {p: {"seconds": whole, "new": 1, "errors": 0} for p in report.PHASES}
+    cycles = {"60 plain": {"runs": runs, "error": None}}
+
+    text = report.cycles_section(cycles)
+
+    assert "| 2.00 (1.00-3.00) | 20.00 (20.00-20.00) | 10.00x | 5.00 (4.00-6.00) | 4.00x |" in text
+    assert "| 60 plain | 1 MiB | 1 MiB |" in text  # the command's memory is not measured
 
 
 META = {"date": "d", "cpus": 2, "python": "3.11", "command": "x"}
