@@ -131,7 +131,8 @@ class PollWrites(Part):
         with self.connections.writing() as c:
             # The first statement writes, so SQLite takes its write lock before any read.
             set_source_row(c, source.name, row)
-            return self._written(c, source, decisions, deletions, now)
+            report = write_and_announce(c, source, decisions, deletions, now)
+            return self._counted(c, source.story, report)
 
     def apply_pushed(
         self,
@@ -143,19 +144,13 @@ class PollWrites(Part):
         """Write what a WebSub push decided, in one transaction. Unlike `apply` it leaves
         the source row alone: validators, schedule and a worker's lease belong to polling."""
         with self.connections.writing() as c:
-            return self._written(c, source, decisions, deletions, now)
+            report = write_and_announce(c, source, decisions, deletions, now)
+            return self._counted(c, source.story, report)
 
-    def _written(
-        self,
-        c: Connection,
-        source: SourceSpec,
-        decisions: Sequence[Decision],
-        deletions: Sequence[Deletion],
-        now: datetime,
-    ) -> PollReport:
-        report = write_and_announce(c, source, decisions, deletions, now)
+    def _counted(self, c: Connection, story: str, report: PollReport) -> PollReport:
+        """`report` of a write, counted toward trimming the story's band log."""
         if report.new or report.updated or report.duplicates or report.deleted:
-            self._bands.wrote(c, source.story)
+            self._bands.wrote(c, story)
         return report
 
     def record_failure(
