@@ -195,6 +195,7 @@ class GuardedHttp(HttpToolsProtocol):
         self._answer: tuple[Answer, bool] | None = None
         self._answered_early = False
         self._missed = False
+        self._in_message = False  # the parser holds part of a request
         self._idle_since = float("-inf")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -215,7 +216,10 @@ class GuardedHttp(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._phase == "refused":
             return  # drained while the refusal is read
-        if self._phase == "head" and not self._meter.seen and self._answer_plain(data):
+        # Only at a message boundary: the parser may hold the start of a pipelined head
+        # that came behind an answered request, which the head meter has not counted.
+        plain = self._phase == "head" and not self._meter.seen and not self._in_message
+        if plain and self._answer_plain(data):
             return
         self._answered_early = False
         meter = self._meter if self._phase == "head" else None
@@ -242,6 +246,7 @@ class GuardedHttp(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._in_message = True
         self._answered_early = False
         if self._phase == "busy":  # a pipelined request, read while one is answered
             self._await_head(idle=False)
@@ -255,6 +260,7 @@ class GuardedHttp(HttpToolsProtocol):
             super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        self._in_message = False
         if self._answer is None:
             super().on_message_complete()
         self._phase = "busy"

@@ -311,3 +311,23 @@ def test_a_connection_answered_early_is_not_the_first_evicted(store: Store, tmp_
                 assert one_response(newcomer).startswith(b"HTTP/1.1 200 ")
                 older.sendall(keep)
                 assert one_response(older).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_plain_read_behind_a_partial_pipelined_head_is_the_parsers(
+    store: Store, tmp_path: Path
+) -> None:
+    """The start of a pipelined head that came behind an answered request stays in the
+    parser: a next read that looks whole on its own is that head's rest, not a request."""
+    app, counted = app_of(store, tmp_path)
+    with serving(app) as base:
+        httpx.get(base + FEED)
+        port = int(base.rsplit(":", 1)[1])
+        plain = f"GET {FEED} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(plain + b"GET /stories/nosuch.atom HTTP/1.1\r\nX-Note: ")
+            assert one_response(sock).startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.2)  # the partial head is read on its own, before the rest
+            calls = counted.calls
+            sock.sendall(plain)  # the rest: an X-Note value, a Host and the blank line
+            assert one_response(sock).startswith(b"HTTP/1.1 404 ")
+            assert counted.calls == calls + 1
