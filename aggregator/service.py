@@ -216,7 +216,9 @@ def _serve(
 ) -> int:
     settings = live.current
     site = create_app(parts.store, live, streams, parts.parsing)
-    app: ASGIApp = site
+    # The protocol asks `early` of every request it may answer so; what it passes on
+    # goes to the routes without KeptFirst asking the same again.
+    app: ASGIApp = site.app
     early: Early = site.early
     access = open_access_log(settings.service.access_log)
     if access is not None:

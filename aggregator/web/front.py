@@ -5,8 +5,9 @@ cache may answer without the store (web/rendered.py's `peek`), a GET or HEAD of
 `/stories/{id}.atom` or `/stories/{id}.json` is answered from memory with what the
 route would send (web/responses.py's `answer` is the route's own), counted as the
 route's answer is. The service's HTTP protocol asks `early` as soon as a request is
-whole, before uvicorn makes it an ASGI task (web/http_guard.py); any other server runs
-`KeptFirst` as the outermost ASGI app, which asks the same. What the cache cannot answer
+whole, before uvicorn makes it an ASGI task (web/http_guard.py), and hands what it does
+not answer to the routes (`KeptFirst.app`); any other server runs `KeptFirst` as the
+outermost ASGI app, which asks the same. What the cache cannot answer
 alone, and every other request, goes on to the app. Routing, the task and middleware
 cost several times what the answer does (bench/README.md, "Merged feed").
 """

@@ -299,7 +299,6 @@ class GuardedHttp(HttpToolsProtocol):
             self._missed = True  # the parser's path need not ask again
             return False
         self._disarm()  # the connection's first head deadline, if this is its first
-        self.scope = cast(Any, scope)
         self.cycle = _ANSWERED  # type: ignore[assignment]
         self._send(found, head.method, keep_alive=True)
         self.server_state.total_requests += 1

@@ -40,9 +40,12 @@ def serving(
 ) -> Iterator[str]:
     """Serve `app` on `sock` (a fresh listening socket if None) within `limits` (the
     service's defaults if None), with its early answers if it has them (unless
-    `answer_early` is False); yield its base URL."""
+    `answer_early` is False: then KeptFirst answers them as an ASGI app); yield its
+    base URL."""
     sock = sock or listening_socket()
-    early = app.early if answer_early and isinstance(app, KeptFirst) else None
+    early = None
+    if answer_early and isinstance(app, KeptFirst):
+        early, app = app.early, app.app  # as the service runs it (service.py)
     config = server_config(app, limits or ServerLimits(), early, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
