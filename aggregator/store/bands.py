@@ -198,14 +198,15 @@ _CHANGES = (
 def _catch_up(c: Connection, story: str, held: _Held) -> None:
     """Apply the log's rows past the last one read; each names a copy, read as it is
     now (a copy logged twice is put once)."""
+    rows = c.execute(_CHANGES, {"story": story, "after": held.read_up_to}).all()
+    if rows and rows[0].item_id == TRIMMED:  # rows this index had not read are gone
+        loaded = _load(c, story)
+        held.index, held.read_up_to = loaded.index, loaded.read_up_to
+        log.info("band index loaded again", extra={"story": story})
+        return
     latest: dict[int, _Copy] = {}
     read_up_to = held.read_up_to
-    for row in c.execute(_CHANGES, {"story": story, "after": held.read_up_to}):
-        if row.item_id == TRIMMED:  # rows this index had not read are gone: load it again
-            loaded = _load(c, story)
-            held.index, held.read_up_to = loaded.index, loaded.read_up_to
-            log.info("band index loaded again", extra={"story": story})
-            return
+    for row in rows:
         latest[int(row.item_id)] = row
         read_up_to = int(row.change)
     _post(held.index, [list(latest.values())])
