@@ -147,6 +147,7 @@ def run(live: LiveSettings, role: Role = "run", options: RoleOptions | None = No
         streams = _streams(settings, role, options)
         worker = None if role == "web" else _worker(live, parts, streams.changes, options)
         if worker is not None:
+            parts.parsing.start()
             worker.on_tick = notes.beat("the worker's scheduler")
             worker.start()
         reloads = _ConfigFollower(live) if worker is None else None

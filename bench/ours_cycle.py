@@ -54,6 +54,8 @@ def main() -> None:
     limits = FetchLimits(per_host=args.workers)
     processes = args.parse_processes
     parsing: Parsing = ParsePool(processes) if processes else INLINE
+    if isinstance(parsing, ParsePool):
+        parsing.start(wait=True)  # a running worker's children are up (service.py)
     with make_client(limits) as client, ThreadPoolExecutor(args.workers) as pool:
         fetchers = Fetchers(client, limits)
         now = datetime.now(UTC)

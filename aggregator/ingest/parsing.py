@@ -201,8 +201,9 @@ class _Child:
 
 
 class ParsePool:
-    """Up to `processes` children, started on first use and replaced when they die or
-    overrun. Each job waits for a free child, then has `deadline` seconds."""
+    """Up to `processes` children, started on first use (or ahead of it, by `start`) and
+    replaced when they die or overrun. Each job waits for a free child, then has
+    `deadline` seconds."""
 
     def __init__(self, processes: int = 2, deadline: float = DEFAULT_PARSE_TIMEOUT) -> None:
         if processes < 1:
@@ -229,6 +230,31 @@ class ParsePool:
         value = self._run(source, (sign_texts, ([(e.title, e.text) for e in entries],)))
         assert isinstance(value, list) and len(value) == len(entries)
         return [signed_with(e, signed) for e, signed in zip(entries, value, strict=True)]
+
+    def start(self, *, wait: bool = False) -> None:
+        """Start every child not yet running, in the background: an interpreter and its
+        imports take about 0.4 s, which the first job to need a child would otherwise
+        wait for. A job arriving meanwhile takes the first child ready. With `wait`,
+        return once they are all up (or failed to come up: jobs start them again)."""
+        starting = [
+            threading.Thread(target=self._start_idle, name="parse-start", daemon=True)
+            for _ in range(self.processes)
+        ]
+        for thread in starting:
+            thread.start()
+        if wait:
+            for thread in starting:
+                thread.join()
+
+    def _start_idle(self) -> None:
+        try:
+            child = self._start()
+        except Exception as e:  # the first job to need a child tries again
+            if not self._closed:
+                log.warning("parse process not started ahead", extra={"reason": str(e)})
+            return
+        if child is not None:
+            self._idle.put(child)
 
     def pids(self) -> list[int]:
         """The process ids of the children running now."""
@@ -321,7 +347,12 @@ class ParsePool:
                 self._started -= 1
             raise
         with self._guard:
-            self._children.add(child)
+            closing = self._closed
+            if not closing:
+                self._children.add(child)
+        if closing:  # close() ran while this child was starting: it stops here
+            child.stop()
+            raise ParseError("", "the parse pool is closed")
         return child
 
     def _retire(self, child: _Child) -> None:

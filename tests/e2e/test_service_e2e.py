@@ -21,6 +21,7 @@ from tests.support.paths import ARTICLE_SEED, LIVEBLOG_SEED
 from tests.support.processes import (
     free_port,
     kill_all,
+    parse_children,
     read_events,
     save_like_an_editor,
     start_service,
@@ -152,3 +153,42 @@ def test_config_edits_apply_without_restart_and_sigterm_stops_cleanly(service: R
 
     service.process.send_signal(signal.SIGTERM)
     assert service.process.wait(timeout=15) == 0
+
+
+UNREACHABLE = """
+[service]
+database_url = "sqlite:///{db}"
+port = {port}
+parse_processes = 2
+
+[[stories]]
+id = "rotherham"
+title = "Rotherham"
+
+[[sources]]
+name = "nowhere"
+kind = "feed"
+url = "http://127.0.0.1:{closed}/feed.xml"
+interval = "5m"
+"""
+
+
+def test_the_worker_starts_its_parse_processes_before_any_document_needs_one(
+    tmp_path: Path,
+) -> None:
+    """So the first changed source after a start does not wait for an interpreter."""
+    port, closed = free_port(), free_port()
+    config = tmp_path / "aggregator.toml"
+    config.write_text(UNREACHABLE.format(db=tmp_path / "agg.sqlite", port=port, closed=closed))
+    process = start_service(config, tmp_path / "service.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def failed_poll() -> object:
+            [source] = httpx.get(f"{base}/healthz", timeout=5).json()["sources"]
+            return source["last_error"]
+
+        assert "127.0.0.1" in str(wait_for(failed_poll, timeout=60))
+        assert wait_for(lambda: len(parse_children(process.pid)) == 2, timeout=20)
+    finally:
+        kill_all([process])

@@ -22,6 +22,7 @@ from aggregator.ingest.kinds import KINDS_BY_NAME
 from aggregator.ingest.parsing import INLINE, ParsePool, ParseTimeout, context_of
 from tests.support.builders import source
 from tests.support.paths import LIVEBLOG_SEED
+from tests.support.processes import parse_children
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 FEED = source("wire", kind="feed", url="http://127.0.0.1/feed", path=None)
@@ -166,3 +167,34 @@ def test_a_parse_process_imports_no_network_store_or_config() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_started_ahead_the_children_serve_the_first_jobs() -> None:
+    with ParsePool(processes=2, deadline=30.0) as pool:
+        pool.start(wait=True)
+        up = set(pool.pids())
+        assert len(up) == 2 and up == parse_children(os.getpid())
+        for _ in range(4):
+            assert len(pool.read(FEED, None, feed_document(2), NOW).entries) == 2
+        assert set(pool.pids()) == up  # no job started a child of its own
+        pool.start(wait=True)  # all are running: nothing more starts
+        assert set(pool.pids()) == up
+
+
+def test_a_job_takes_a_child_still_starting_and_none_is_started_twice() -> None:
+    with ParsePool(processes=1, deadline=30.0) as pool:
+        pool.start()  # returns at once; the job waits for that child
+        assert len(pool.read(FEED, None, feed_document(3), NOW).entries) == 3
+        assert len(parse_children(os.getpid())) == 1
+
+
+def test_closing_while_children_start_leaves_none_running() -> None:
+    pool = ParsePool(processes=2, deadline=30.0)
+    pool.start()
+    pool.close()
+    deadline = time.monotonic() + 60
+    while any(t.name == "parse-start" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the children never finished starting"
+        time.sleep(0.05)
+    time.sleep(0.5)  # a stopped child's exit is reaped by its wait()
+    assert parse_children(os.getpid()) == set()

@@ -153,3 +153,21 @@ def read_events(lines: Iterator[str], count: int) -> list[dict[str, str]]:
             field, _, value = line.partition(":")
             current[field] = value.removeprefix(" ")
     raise AssertionError(f"stream ended after {len(events)} of {count} events")
+
+
+def parse_children(pid: int) -> set[int]:
+    """The processes `pid` started that run the parse loop (aggregator.ingest.parsing),
+    read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):  # gone meanwhile, or not a process
+            continue
+        if (
+            int(status.split("PPid:")[1].split()[0]) == pid
+            and b"aggregator.ingest.parsing" in command
+        ):
+            found.add(int(entry.name))
+    return found
