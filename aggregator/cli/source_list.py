@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import tomlkit
@@ -27,8 +27,10 @@ import tomlkit
 from aggregator.config import Settings, load
 from aggregator.core.errors import ConfigError
 from aggregator.core.types import KINDS, Kind, StorySpec
-from aggregator.parse.opml import OpmlError, Outline, read_outlines
 from aggregator.publish.opml import render_opml
+
+if TYPE_CHECKING:
+    from aggregator.parse.opml import Outline
 
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 _MAX_NAME = 40
@@ -153,6 +155,9 @@ def apply_import(config: Path, plan: ImportPlan, story: StorySpec, origin: str) 
 
 
 def read_opml_file(path: Path) -> list[Outline]:
+    # Imported here: lxml is the import command's, not every `aggregator` command's.
+    from aggregator.parse.opml import OpmlError, read_outlines
+
     try:
         return read_outlines(path.read_bytes())
     except OSError as e:

@@ -45,7 +45,6 @@ from aggregator.core.types import (
 )
 from aggregator.dedupe.normalize import entries_of, matches_keywords
 from aggregator.dedupe.similarity import Signed, sign, signature_and_bands, signed_with
-from aggregator.ingest.kinds import KINDS_BY_NAME
 
 log = logging.getLogger("aggregator.parsing")
 DEFAULT_PARSE_TIMEOUT = 20.0
@@ -93,6 +92,11 @@ def read_document(
     story: StorySpec | None,
     now: datetime,
 ) -> ReadDocument:
+    # Imported here: the parsers (lxml, feedparser, dateparser) are the parse processes'
+    # imports, not the polling process's (its memory and start-up); a child imports
+    # them before it says it is ready.
+    from aggregator.ingest.kinds import KINDS_BY_NAME
+
     info = KINDS_BY_NAME[kind]
     posts = info.parse(document, context)
     kept = posts
@@ -146,6 +150,8 @@ def _run_job(job: _Job) -> _Reply:
 def serve(reading: Connection, writing: Connection) -> None:
     """A child's loop: one job at a time until the parent closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    import aggregator.ingest.kinds  # noqa: F401  the parsers, before the first job's deadline
+
     writing.send(_READY)
     while True:
         try:

@@ -24,8 +24,6 @@ from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from aggregator.core.digits import read_count
 from aggregator.core.types import HubLinks as HubLinks  # re-exported: discover() returns it
 from aggregator.parse.entities import declares_entities
@@ -270,6 +268,8 @@ def _from_feed(location: str, body: bytes) -> HubLinks:
     if declares_entities(body.decode("latin-1")):
         return HubLinks()
     body = _feed_head(body)
+    import feedparser  # here: the polling process imports it only where hubs are looked for
+
     # Only the feed's own links are read: its entries' markup needs no sanitising
     # (feedparser's sanitiser is quadratic on a run of unclosed comments), and a
     # reference of thousands of digits makes feedparser raise ValueError (int()).

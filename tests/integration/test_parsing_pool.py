@@ -198,3 +198,30 @@ def test_closing_while_children_start_leaves_none_running() -> None:
         time.sleep(0.05)
     time.sleep(0.5)  # a stopped child's exit is reaped by its wait()
     assert parse_children(os.getpid()) == set()
+
+
+def test_the_polling_process_leaves_the_parsers_to_the_parse_processes() -> None:
+    """The service and the command import no parser (lxml, feedparser, dateparser) until
+    a document is read in-process or hubs are looked for: memory and start-up."""
+    probe = (
+        "import sys, aggregator.service, aggregator.cli.main; "
+        "print(' '.join(m for m in ('lxml', 'feedparser', 'dateparser', "
+        "'aggregator.ingest.kinds') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_a_parse_process_has_its_parsers_before_it_is_ready() -> None:
+    """The first job's deadline is not spent importing them."""
+    probe = (
+        "import sys; from multiprocessing.connection import Connection; "
+        "from aggregator.ingest import parsing; import os; "
+        "r, w = os.pipe(); parsing.serve(Connection(os.open(os.devnull, os.O_RDONLY), "
+        "writable=False), Connection(w, readable=False)); "
+        "print('aggregator.ingest.kinds' in sys.modules, 'lxml' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
