@@ -156,17 +156,42 @@ def test_a_closed_pool_refuses_work() -> None:
         pool.read(FEED, None, feed_document(1), NOW)
 
 
-def test_a_parse_process_imports_no_network_store_or_config() -> None:
-    """What a child starts with is what `python -m aggregator.ingest.parsing` imports:
-    the parsers and signing, not httpx, SQLAlchemy or the config (memory, start time)."""
-    probe = (
-        "import sys, aggregator.ingest.parsing as p; "
-        "print(' '.join(m for m in ('httpx', 'sqlalchemy', 'aggregator.config', "
-        "'aggregator.fetch', 'aggregator.store') if m in sys.modules))"
-    )
+# A child's start: the module, then its loop until the job pipe ends (here at once).
+CHILD_STARTS = (
+    "import os\n"
+    "from multiprocessing.connection import Connection\n"
+    "from aggregator.ingest import parsing\n"
+    "jobs = Connection(os.open(os.devnull, os.O_RDONLY), writable=False)\n"
+    "parsing.serve(jobs, Connection(os.pipe()[1], readable=False))"
+)
+
+
+def imported_after(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter holds once it has run `statement`."""
+    probe = f"import sys\n{statement}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    return done.stdout.split()
+
+
+def test_a_parse_process_imports_no_network_store_or_config() -> None:
+    """What a child starts with: the parsers and signing, not httpx, SQLAlchemy or the
+    config (memory, start time)."""
+    others = ("httpx", "sqlalchemy", "aggregator.config", "aggregator.fetch", "aggregator.store")
+    assert imported_after(CHILD_STARTS, others) == []
+
+
+def test_a_parse_process_has_its_parsers_before_it_is_ready() -> None:
+    """The first job's deadline is not spent importing them."""
+    parsers = ("aggregator.ingest.kinds", "lxml", "feedparser", "dateparser")
+    assert imported_after(CHILD_STARTS, parsers) == list(parsers)
+
+
+def test_the_polling_process_leaves_the_parsers_to_the_parse_processes() -> None:
+    """The service and the command import no parser until a document is read in this
+    process or hubs are looked for: memory and start-up."""
+    parsers = ("aggregator.ingest.kinds", "lxml", "feedparser", "dateparser")
+    assert imported_after("import aggregator.service, aggregator.cli.main", parsers) == []
 
 
 def test_started_ahead_the_children_serve_the_first_jobs() -> None:
@@ -198,30 +223,3 @@ def test_closing_while_children_start_leaves_none_running() -> None:
         time.sleep(0.05)
     time.sleep(0.5)  # a stopped child's exit is reaped by its wait()
     assert parse_children(os.getpid()) == set()
-
-
-def test_the_polling_process_leaves_the_parsers_to_the_parse_processes() -> None:
-    """The service and the command import no parser (lxml, feedparser, dateparser) until
-    a document is read in-process or hubs are looked for: memory and start-up."""
-    probe = (
-        "import sys, aggregator.service, aggregator.cli.main; "
-        "print(' '.join(m for m in ('lxml', 'feedparser', 'dateparser', "
-        "'aggregator.ingest.kinds') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
-
-
-def test_a_parse_process_has_its_parsers_before_it_is_ready() -> None:
-    """The first job's deadline is not spent importing them."""
-    probe = (
-        "import sys; from multiprocessing.connection import Connection; "
-        "from aggregator.ingest import parsing; import os; "
-        "r, w = os.pipe(); parsing.serve(Connection(os.open(os.devnull, os.O_RDONLY), "
-        "writable=False), Connection(w, readable=False)); "
-        "print('aggregator.ingest.kinds' in sys.modules, 'lxml' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "True"]
