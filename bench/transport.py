@@ -37,6 +37,8 @@ from corpus import write
 from serve import free_port, stop, wait_for_port
 
 from aggregator import USER_AGENT
+from aggregator.fetch.http import make_client
+from aggregator.fetch.limits import FetchLimits
 
 NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
 events {{ worker_connections 8192; }}
@@ -54,6 +56,7 @@ class Servers:
     plain: str
     tls: str
     trust: ssl.SSLContext
+    ca_pem: bytes
 
 
 @contextmanager
@@ -74,7 +77,8 @@ def nginx_both(root: Path) -> Iterator[Servers]:
     try:
         wait_for_port(port, process, "nginx")
         wait_for_port(tls_port, process, "nginx (TLS)")
-        yield Servers(f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", trust)
+        plain, tls = f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}"
+        yield Servers(plain, tls, trust, ca.cert_pem.bytes())
     finally:
         stop(process)
         complaints = (folder / "error.log").read_text(errors="replace").splitlines()
@@ -171,35 +175,42 @@ def urllib3_get(pool: urllib3.PoolManager) -> Get:
 class Variant:
     name: str
     tls: bool
-    open: Callable[[ssl.SSLContext], tuple[Get, Callable[[], None]]]
+    open: Callable[[Servers], tuple[Get, Callable[[], None]]]
 
 
-def _httpx(**options: object) -> Callable[[ssl.SSLContext], tuple[Get, Callable[[], None]]]:
-    def open_(trust: ssl.SSLContext) -> tuple[Get, Callable[[], None]]:
-        client = httpx.Client(timeout=TIMEOUT, headers=HEADERS, verify=trust, **options)  # type: ignore[arg-type]
+def _httpx(**options: object) -> Callable[[Servers], tuple[Get, Callable[[], None]]]:
+    def open_(servers: Servers) -> tuple[Get, Callable[[], None]]:
+        client = httpx.Client(timeout=TIMEOUT, headers=HEADERS, verify=servers.trust, **options)  # type: ignore[arg-type]
         return httpx_get(client), client.close
 
     return open_
 
 
-def _adapter(trust: ssl.SSLContext) -> tuple[Get, Callable[[], None]]:
-    transport = Urllib3Transport(pool_size=100, ssl_context=trust)
+def _curl(servers: Servers) -> tuple[Get, Callable[[], None]]:
+    client = make_client(FetchLimits(), ca_pem=servers.ca_pem)
+    return httpx_get(client), client.close
+
+
+def _adapter(servers: Servers) -> tuple[Get, Callable[[], None]]:
+    transport = Urllib3Transport(pool_size=100, ssl_context=servers.trust)
     client = httpx.Client(timeout=TIMEOUT, headers=HEADERS, transport=transport)
     return httpx_get(client), client.close
 
 
-def _urllib3(trust: ssl.SSLContext) -> tuple[Get, Callable[[], None]]:
-    pool = urllib3.PoolManager(maxsize=100, block=False, retries=False, ssl_context=trust)
+def _urllib3(servers: Servers) -> tuple[Get, Callable[[], None]]:
+    pool = urllib3.PoolManager(maxsize=100, block=False, retries=False, ssl_context=servers.trust)
     return urllib3_get(pool), pool.clear
 
 
 KEEP_100 = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 VARIANTS = [
-    Variant("httpx (project's client, keep-alive pool 20)", False, _httpx()),
+    Variant("httpx over libcurl (the project's client, make_client)", False, _curl),
+    Variant("httpx's own pool (keep-alive 20)", False, _httpx()),
     Variant("httpx http2=True (plain http: stays HTTP/1.1)", False, _httpx(http2=True)),
     Variant("httpx, keep-alive pool 100", False, _httpx(limits=KEEP_100)),
     Variant("httpx over urllib3 PoolManager (adapter)", False, _adapter),
     Variant("urllib3 alone (baseline)", False, _urllib3),
+    Variant("TLS: httpx over libcurl (make_client; h2 by ALPN)", True, _curl),
     Variant("TLS: httpx HTTP/1.1", True, _httpx()),
     Variant("TLS: httpx http2=True (h2 by ALPN)", True, _httpx(http2=True)),
     Variant("TLS: httpx over urllib3 (adapter)", True, _adapter),
@@ -210,7 +221,7 @@ VARIANTS = [
 def run_once(variant: Variant, servers: Servers, files: int, requests: int, threads: int) -> dict:
     base = servers.tls if variant.tls else servers.plain
     urls = [f"{base}/f{n % files:05d}.xml" for n in range(requests)]
-    get, close = variant.open(servers.trust)
+    get, close = variant.open(servers)
     try:
         get(urls[0])  # the first connection's set-up is not what is compared
         cpu, wall = time.process_time(), time.perf_counter()

@@ -9,17 +9,17 @@
 httpx errors become FetchError in fetch/reasons.py's `translated_errors`, the one place
 that knows them.
 
-HTTP/2 is offered where the server offers it: httpx negotiates h2 by ALPN during the TLS
-handshake (RFC 9113 §3.2), so https:// sources may speak HTTP/2 while plain http:// ones
-stay on HTTP/1.1 (httpx does not do cleartext h2 upgrade or prior knowledge by default).
-The version each fetch spoke is in its debug log line.
+The wire is libcurl's (fetch/network.py), under httpx's API. HTTP/2 is offered where the
+server offers it: h2 is negotiated by ALPN during the TLS handshake (RFC 9113 §3.2), so
+https:// sources may speak HTTP/2 while plain http:// ones stay on HTTP/1.1 (no
+cleartext upgrade or prior knowledge). The version each fetch spoke is in its debug log
+line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import ssl
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,7 +35,7 @@ from aggregator.core.types import Document, Fetched, FetchState, SourceSpec
 from aggregator.fetch.decoding import ACCEPTED_CODINGS, DecodingError, TooLarge, decoded
 from aggregator.fetch.destinations import destinations
 from aggregator.fetch.limits import FetchLimits
-from aggregator.fetch.network import bounded_transport, deadline_at
+from aggregator.fetch.network import CurlTransport, body_cap, deadline_at
 from aggregator.fetch.reasons import shown, translated_errors
 
 ACCEPT = (
@@ -49,13 +49,13 @@ _YEAR = 365 * 24 * 3600
 log = logging.getLogger("aggregator.fetch")
 
 
-def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) -> httpx.Client:
+def make_client(limits: FetchLimits, *, ca_pem: bytes | None = None) -> httpx.Client:
     """The shared client: the User-Agent and Accept, redirects followed up to the cap,
     HTTP/2 where a TLS server offers it (each request names `limits.user_agent` again,
-    so a reloaded config's takes effect). `verify` is the system trust store unless a
-    caller (a test with its own CA) passes an SSLContext."""
+    so a reloaded config's takes effect). Servers are verified against certifi's trust
+    store, or against the PEM certificates `ca_pem` (a test's own CA)."""
     return httpx.Client(
-        transport=bounded_transport(verify=verify, http2=True),
+        transport=CurlTransport(ca_pem=ca_pem, http2=True),
         timeout=request_timeout(limits),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
@@ -84,7 +84,13 @@ def fetch_http(
         translated_errors(source.name, url, limits, client.max_redirects),
         destinations(trusted=[urlsplit(url).hostname or ""], allowed=limits.allow_private),
         deadline_at(deadline),
-        client.stream("GET", url, headers=headers, timeout=request_timeout(limits)) as response,
+        client.stream(
+            "GET",
+            url,
+            headers=headers,
+            timeout=request_timeout(limits),
+            extensions=body_cap(limits.max_bytes),
+        ) as response,
     ):
         hints = _server_hints(response, now)
         _log_response(source.name, response)

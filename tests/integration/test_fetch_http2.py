@@ -8,7 +8,6 @@ import asyncio
 import gzip
 import logging
 import socket
-import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ class Seen:
 @dataclass(frozen=True)
 class H2Server:
     base_url: str
-    trust: ssl.SSLContext
+    ca_pem: bytes
     seen: list[Seen]
 
     def url(self, path: str) -> str:
@@ -107,10 +106,8 @@ def h2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[H2Server]:
     )
     thread = threading.Thread(target=loop.run_until_complete, args=(served,))
     thread.start()
-    trust = ssl.create_default_context()
-    ca.configure_trust(trust)
     try:
-        yield H2Server(f"https://127.0.0.1:{port}", trust, seen)
+        yield H2Server(f"https://127.0.0.1:{port}", ca.cert_pem.bytes(), seen)
     finally:
         loop.call_soon_threadsafe(stopping.set)
         thread.join()
@@ -119,7 +116,7 @@ def h2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[H2Server]:
 
 @pytest.fixture
 def client(h2_server: H2Server) -> Iterator[httpx.Client]:
-    with make_client(LIMITS, verify=h2_server.trust) as opened:
+    with make_client(LIMITS, ca_pem=h2_server.ca_pem) as opened:
         yield opened
 
 
@@ -174,7 +171,7 @@ def test_gzip_and_permanent_redirects_work_over_http2(
 
 
 def test_the_system_trust_store_refuses_the_test_ca(h2_server: H2Server) -> None:
-    with make_client(LIMITS) as client, pytest.raises(FetchError, match="CERTIFICATE_VERIFY"):
+    with make_client(LIMITS) as client, pytest.raises(FetchError, match="certificate"):
         fetch(client, h2_server.url("/feed"))
 
 

@@ -119,7 +119,7 @@ def running(
         live = LiveSettings(load(path, {}), {})
         store.sync_sources(live.current.sources)
         with (
-            make_client(FetchLimits(), verify=hub.trust or True) as client,
+            make_client(FetchLimits(), ca_pem=hub.ca_pem) as client,
             serving(create_app(store, live), sock) as base,
         ):
             subscriber = Subscriber(live, store, client, FetchLimits(), lease_seconds=600)

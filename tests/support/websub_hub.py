@@ -10,7 +10,7 @@ with a GET to the callback (hub.challenge, hub.lease_seconds) as §5.3 describes
 publish ping (hub.mode=publish, hub.url) is recorded and the URL fetched, as a hub would.
 
 `run_hub(tls=ca)` serves https with a certificate for 127.0.0.1 from a test CA
-(trustme); `hub.trust` is the SSLContext a client needs to trust it. Subscribers give
+(trustme); `hub.ca_pem` is the CA (PEM) a client needs to trust it. Subscribers give
 hub.secret to https hubs only (WebSub §5.1), so signed pushes need a TLS hub.
 """
 
@@ -63,10 +63,10 @@ class HubState:
 
 
 class Hub:
-    def __init__(self, base_url: str, state: HubState, trust: ssl.SSLContext | None) -> None:
+    def __init__(self, base_url: str, state: HubState, ca_pem: bytes | None) -> None:
         self.url = base_url + "/"
         self.state = state
-        self.trust = trust
+        self.ca_pem = ca_pem
 
     @property
     def subscribers(self) -> dict[tuple[str, str], HubSubscription]:
@@ -124,18 +124,17 @@ def run_hub(
     ask for; with `tls`, over https with a certificate from that CA."""
     state = HubState()
     httpd = _HubServer(state, lease_seconds, host)
-    trust = None
+    ca_pem = None
     if tls is not None:
         server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.issue_cert(host).configure_cert(server_side)
         httpd.socket = server_side.wrap_socket(httpd.socket, server_side=True)
-        trust = ssl.create_default_context()
-        tls.configure_trust(trust)
+        ca_pem = tls.cert_pem.bytes()
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
         port = httpd.server_address[1]
-        yield Hub(f"{'https' if tls else 'http'}://{host}:{port}", state, trust)
+        yield Hub(f"{'https' if tls else 'http'}://{host}:{port}", state, ca_pem)
     finally:
         httpd.shutdown()
         httpd.server_close()
