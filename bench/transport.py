@@ -1,6 +1,10 @@
 """CPU and wall time per GET for the fetch transports we could put behind httpx's API.
 
     python bench/transport.py        # --requests 2000 --runs 5 --threads 16,64 --files 50
+    python bench/transport.py --not-modified --threads 1,16
+
+With `--not-modified` each GET carries the file's ETag in If-None-Match, so every answer
+is a 304 without a body: what a warm poll cycle's requests cost.
 
 nginx (one worker) serves `--files` corpus feeds (about 30 KB each) over plain HTTP/1.1
 and, on a second port, over TLS with HTTP/2 offered by ALPN (a trustme test CA). Each
@@ -133,6 +137,15 @@ class _Body(httpx.SyncByteStream):
 
 
 Get = Callable[[str], tuple[int, str]]  # url -> (body bytes, HTTP version)
+# url -> If-None-Match, filled once per run with --not-modified (every GET is then a 304)
+CONDITIONS: dict[str, str] = {}
+
+
+def conditional(url: str) -> dict[str, str]:
+    etag = CONDITIONS.get(url)
+    return {"If-None-Match": etag} if etag else {}
+
+
 FAILURES = (httpx.HTTPError, urllib3.exceptions.HTTPError)
 
 
@@ -151,7 +164,7 @@ def counted(get: Get) -> Get:
 def httpx_get(client: httpx.Client) -> Get:
     def get(url: str) -> tuple[int, str]:
         size = 0
-        with client.stream("GET", url) as response:
+        with client.stream("GET", url, headers=conditional(url)) as response:
             for chunk in response.iter_bytes():
                 size += len(chunk)
         return size, response.http_version
@@ -162,7 +175,8 @@ def httpx_get(client: httpx.Client) -> Get:
 def urllib3_get(pool: urllib3.PoolManager) -> Get:
     def get(url: str) -> tuple[int, str]:
         size = 0
-        response = pool.request("GET", url, headers=HEADERS, preload_content=False)
+        headers = {**HEADERS, **conditional(url)}
+        response = pool.request("GET", url, headers=headers, preload_content=False)
         for chunk in response.stream(64 * 1024):
             size += len(chunk)
         response.release_conn()
@@ -251,6 +265,7 @@ def main() -> None:
     parser.add_argument("--threads", default="16,64")
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--not-modified", action="store_true", help="every GET a 304")
     args = parser.parse_args()
     thread_counts = [int(n) for n in args.threads.split(",")]
     root = Path(tempfile.mkdtemp(prefix="aggbench-transport-corpus-"))
@@ -261,6 +276,12 @@ def main() -> None:
     }
     try:
         with nginx_both(root) as servers:
+            if args.not_modified:
+                with httpx.Client(verify=servers.trust) as client:
+                    for base in (servers.plain, servers.tls):
+                        for n in range(args.files):
+                            url = f"{base}/f{n:05d}.xml"
+                            CONDITIONS[url] = client.get(url).headers["etag"]
             for run in range(args.runs):
                 for threads in thread_counts:
                     for variant in VARIANTS:
@@ -271,8 +292,9 @@ def main() -> None:
                         )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    answers = "304s to GETs of files" if args.not_modified else "GETs"
     print(
-        f"{args.requests} GETs of {mean_size / 1024:.1f} KB on average;"
+        f"{args.requests} {answers} of {mean_size / 1024:.1f} KB on average;"
         f" medians of {args.runs} runs (min-max)\n"
     )
     head = "| transport | " + " | ".join(
