@@ -5,8 +5,10 @@
 Polls every feed once with the service's own pipeline (fetch | parse | normalize |
 dedupe | store) on a pool of threads, as the scheduler does, with parse and sign in
 `--parse-processes` child processes as the service runs them (0: in the polling threads),
-and prints seconds, new entries and peak memory as JSON: `peak_bytes` is this process's
-peak (`own_peak_bytes`) plus the sum of the parse processes' peaks (`child_peak_bytes`,
+holding the story's band index as a running worker does (`hold_band_index`, loaded
+before the timer), and prints seconds, new entries and peak memory as JSON:
+`peak_bytes` is this process's peak (`own_peak_bytes`) plus the sum of the parse
+processes' peaks (`child_peak_bytes`,
 each read from its /proc/PID/status VmHWM before it stops). getrusage's RUSAGE_CHILDREN
 is not used: it counts a child forked from this process (subprocess) at this process's
 size before the child's exec, which overstated the children by about 100 MiB each.
@@ -56,6 +58,9 @@ def main() -> None:
     parsing: Parsing = ParsePool(processes) if processes else INLINE
     if isinstance(parsing, ParsePool):
         parsing.start(wait=True)  # a running worker's children are up (service.py)
+    # A running worker holds the index of a story it has polled before, kept in step with
+    # the store; only its first look-up after a start loads it (poll --once pays that).
+    store.hold_band_index(STORY.id)
     with make_client(limits) as client, ThreadPoolExecutor(args.workers) as pool:
         fetchers = Fetchers(client, limits)
         now = datetime.now(UTC)

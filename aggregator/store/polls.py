@@ -73,6 +73,13 @@ class PollWrites(Part):
         made one at a time, each seeing the last one's writes (store/deciding.py)."""
         return self._story_locks.deciding(story)
 
+    def hold_band_index(self, story: str) -> None:
+        """Load the story's band index now, as a process that has polled the story holds
+        it; otherwise the story's first look-up loads it (store/bands.py says why the
+        worker does not load it as it starts)."""
+        with self.deciding(story), self.connections.reading() as c:
+            self._bands.current(c, story)
+
     def source_status(self, name: str) -> SourceStatus:
         with self.connections.reading() as c:
             row = c.execute(_STATUS, {"source_name": name}).first()

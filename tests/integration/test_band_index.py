@@ -163,6 +163,24 @@ def test_an_index_loaded_after_the_fact_finds_what_was_stored_before(
         restarted.engine.dispose()
 
 
+def test_an_index_held_before_the_first_look_up_is_not_loaded_again(
+    store: Store, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.sync_sources([LIVE, WIRE])
+    _poll(store, WIRE, [_dated("Bridge shut", TEXT, T0)], T0)
+    restarted = open_store(database_url)
+    try:
+        with caplog.at_level("INFO", logger="aggregator.store"):
+            restarted.hold_band_index(STORY.id)
+            held = [r for r in caplog.records if r.msg == "band index loaded"]
+            assert [getattr(r, "postings", None) for r in held] == [BANDS]
+            report = _poll(restarted, LIVE, [_dated("Cracked bridge", COPY, T0)], T0)
+        assert (report.new, report.duplicates) == (0, 1)
+        assert len([r for r in caplog.records if r.msg == "band index loaded"]) == 1
+    finally:
+        restarted.engine.dispose()
+
+
 def test_an_index_loaded_reads_a_copy_without_a_time_label_as_older_code_stored_it(
     store: Store, database_url: str
 ) -> None:
