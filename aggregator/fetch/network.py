@@ -26,6 +26,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -93,7 +94,8 @@ class CurlTransport(httpx.BaseTransport):
         self._ca_pem = ca_pem
         self._http2 = http2
         self._local = threading.local()
-        self._handles: list[pycurl.Curl] = []
+        # Weak: a thread that ends takes its handle and its connections with it.
+        self._handles: weakref.WeakSet[pycurl.Curl] = weakref.WeakSet()
         self._guard = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -134,7 +136,8 @@ class CurlTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         with self._guard:
-            handles, self._handles = self._handles, []
+            handles = list(self._handles)
+            self._handles.clear()
         for curl in handles:
             curl.close()
 
@@ -143,7 +146,7 @@ class CurlTransport(httpx.BaseTransport):
         if curl is None:
             curl = self._local.curl = pycurl.Curl()
             with self._guard:
-                self._handles.append(curl)
+                self._handles.add(curl)
         return curl
 
     def _configure(self, curl: pycurl.Curl) -> None:

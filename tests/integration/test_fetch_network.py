@@ -4,6 +4,7 @@ holds, and many threads share one client."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -185,3 +186,19 @@ def test_many_threads_share_one_client(client: httpx.Client) -> None:
         with ThreadPoolExecutor(16) as pool:
             bodies = list(pool.map(lambda url: client.get(url).content, urls))
     assert bodies == [b"feed %d" % (n % 20) for n in range(400)]
+
+
+def test_a_thread_that_ends_takes_its_connection_with_it(client: httpx.Client) -> None:
+    closed = threading.Event()
+
+    def keep_alive(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        if conn.recv(65536) == b"":  # the client hung up
+            closed.set()
+
+    with raw_server(keep_alive) as url:
+        thread = threading.Thread(target=client.get, args=(url,))
+        thread.start()
+        thread.join()
+        gc.collect()
+        assert closed.wait(5)
