@@ -202,3 +202,20 @@ def test_a_thread_that_ends_takes_its_connection_with_it(client: httpx.Client) -
         thread.join()
         gc.collect()
         assert closed.wait(5)
+
+
+def test_a_chunked_body_arrives_whole_and_a_server_that_hangs_up_early_is_an_error(
+    client: httpx.Client,
+) -> None:
+    def chunked(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        conn.sendall(b"5\r\n<rss>\r\n")
+        conn.sendall(b"6\r\n</rss>\r\n0\r\n\r\n")
+
+    def short(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+
+    with raw_server(chunked) as url:
+        assert client.get(url).content == b"<rss></rss>"
+    with raw_server(short) as url, pytest.raises(httpx.RemoteProtocolError):
+        client.get(url)
