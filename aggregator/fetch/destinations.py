@@ -5,9 +5,10 @@ to a public address for the check and a private one for the connection (DNS rebi
 gains nothing.
 
     with destinations(trusted={"feeds.example.org"}):   # around one request
-        ...   # the network backend (fetch/network.py) calls checked_address(host)
-              # before connecting, and check_peer(host, peer) before each write, so a
-              # pooled connection opened under other rules sends nothing either
+        ...   # the transport (fetch/network.py) calls check_peer(host, address) on
+              # the address it is about to connect to, and again on the connection's
+              # peer before each request, so a kept-alive connection opened under
+              # other rules sends nothing either
 
 Refused: loopback, private (RFC 1918, unique local), link-local (cloud metadata at
 169.254.169.254 among them), shared, multicast, reserved and unspecified addresses,
@@ -17,7 +18,6 @@ unless `allowed` names the host or a network holding the address.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -79,25 +79,9 @@ def destinations(trusted: Iterable[str] = (), allowed: Iterable[str] = ()) -> It
         _current.policy = outer
 
 
-def checked_address(host: str, port: int) -> str:
-    """The address to connect to for `host`: the host itself when it is trusted or no
-    rules are in force, else its first resolved address, once every one is allowed."""
-    policy: Policy | None = getattr(_current, "policy", None)
-    if policy is None or policy.trusts(host):
-        return host
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as e:
-        raise Refused(f"cannot resolve {host}") from e
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    refused = [a for a in addresses if not policy.allows(a)]
-    if refused or not addresses:
-        raise Refused(f"{host} leads to a non-public address ({refused[0] if refused else '?'})")
-    return str(addresses[0])
-
-
 def check_peer(host: str, peer: object) -> None:
-    """Before a write on a connection to `host`, new or reused: its peer must be allowed."""
+    """Before connecting to `host`, and before each request on a connection to it, new
+    or reused: the address (peer) must be allowed."""
     policy: Policy | None = getattr(_current, "policy", None)
     if policy is None or policy.trusts(host) or not isinstance(peer, tuple) or not peer:
         return

@@ -55,7 +55,7 @@ def make_client(limits: FetchLimits, *, ca_pem: bytes | None = None) -> httpx.Cl
     so a reloaded config's takes effect). Servers are verified against certifi's trust
     store, or against the PEM certificates `ca_pem` (a test's own CA)."""
     return httpx.Client(
-        transport=CurlTransport(ca_pem=ca_pem, http2=True),
+        transport=CurlTransport(ca_pem=ca_pem),
         timeout=request_timeout(limits),
         follow_redirects=True,
         max_redirects=limits.max_redirects,

@@ -38,8 +38,9 @@ import pycurl
 from aggregator.fetch.curl_errors import as_httpx_error
 from aggregator.fetch.decoding import TooLarge
 from aggregator.fetch.destinations import Refused, check_peer
+from aggregator.fetch.limits import FetchLimits
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BYTES = FetchLimits.max_bytes
 MAX_BODY_BYTES = "max_body_bytes"
 # Each thread's handle keeps up to this many idle connections for reuse.
 CONNECTIONS_PER_THREAD = 16
@@ -87,12 +88,11 @@ def _seconds_left(timeout: float | None) -> float | None:
 
 class CurlTransport(httpx.BaseTransport):
     """httpx's transport over libcurl. `ca_pem` (PEM certificates) replaces certifi's
-    trust store, for a private CA; `http2` offers h2 by ALPN on TLS, as httpx's own
-    transport does with http2=True (plain http:// stays HTTP/1.1)."""
+    trust store, for a private CA. h2 is offered by ALPN on TLS, as httpx's own transport
+    does with http2=True; plain http:// stays HTTP/1.1."""
 
-    def __init__(self, *, ca_pem: bytes | None = None, http2: bool = True) -> None:
+    def __init__(self, *, ca_pem: bytes | None = None) -> None:
         self._ca_pem = ca_pem
-        self._http2 = http2
         self._local = threading.local()
         # Weak: a thread that ends takes its handle and its connections with it.
         self._handles: weakref.WeakSet[pycurl.Curl] = weakref.WeakSet()
@@ -159,10 +159,7 @@ class CurlTransport(httpx.BaseTransport):
         # Bodies come as sent: fetch/decoding.py undoes Content-Encoding under its cap.
         curl.setopt(pycurl.HTTP_CONTENT_DECODING, 0)
         curl.setopt(pycurl.HTTP_TRANSFER_DECODING, 1)
-        if self._http2:
-            curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
-        else:
-            curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
         if self._ca_pem is not None:
             curl.setopt(pycurl.CAINFO_BLOB, self._ca_pem)
         else:
